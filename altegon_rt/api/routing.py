@@ -1,0 +1,221 @@
+"""Route declarations and the one wrapper every request goes through.
+
+A handler is declared with :func:`endpoint`, which turns it into a frozen :class:`Route` carrying method,
+path, authentication level, schemas, documented responses and audit action. Resource modules export
+tuples of routes; :func:`mount` registers them on the Quart app, and ``openapi.py`` describes them. The
+wrapper does, in order: authenticate, rate-limit writes, validate path, query and body, call the handler,
+and write the audit entry of a write, whatever its outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from quart import Quart, Response, g, request
+
+from altegon_rt.api.body import parse_json_body
+from altegon_rt.api.jsonio import dumps
+from altegon_rt.api.schema import Field, Schema
+from altegon_rt.api.services import Services
+from altegon_rt.auth.principal import Principal
+from altegon_rt.errors import ApiError, Forbidden, PayloadTooLarge
+
+log = logging.getLogger(__name__)
+
+PUBLIC, USER, ADMIN = "public", "user", "admin"
+_PATH_PARAM = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(slots=True)
+class Call:
+    """One request as a handler sees it: validated input, the caller, and the services."""
+
+    services: Services
+    request_id: str
+    client_ip: str
+    principal: Principal | None
+    path: dict[str, Any]
+    query: dict[str, Any]
+    body: dict[str, Any]
+    # Set by handlers so the audit entry names the object and, for sign-in routes, the actor.
+    target: dict[str, Any] = field(default_factory=dict)
+    actor: str | None = None
+
+    @property
+    def user(self) -> Principal:
+        assert self.principal is not None, "route declared without authentication"
+        return self.principal
+
+    def require_self_or_admin(self, user_id: str, what: str) -> None:
+        if not self.user.may_act_for(user_id):
+            raise Forbidden(f"you may not access another user's {what}")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A handler's answer: ``body`` is sent as JSON, or ``raw`` as is with ``content_type``."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    content_type: str = "application/json"
+
+
+Handler = Callable[[Call], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str  # OpenAPI form: /meetings/update/{meetingId}
+    handler: Handler
+    summary: str
+    auth: str
+    tag: str
+    body: Schema | None
+    params: tuple[Field, ...]
+    query: tuple[Field, ...]
+    responses: dict[int, str]
+    example: Any
+    audit: str | None
+
+    @property
+    def name(self) -> str:
+        return self.handler.__name__
+
+    @property
+    def quart_path(self) -> str:
+        return _PATH_PARAM.sub(r"<\1>", self.path)
+
+
+def endpoint(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    tag: str,
+    responses: dict[int, str],
+    auth: str = USER,
+    body: Schema | None = None,
+    params: Iterable[Field] = (),
+    query: Iterable[Field] = (),
+    example: Any = None,
+    audit: str | None = None,
+) -> Callable[[Handler], Route]:
+    """Declare a route; the decorated handler becomes the :class:`Route`."""
+    assert auth in (PUBLIC, USER, ADMIN)
+    params = tuple(params)
+    assert {p.name for p in params} == set(_PATH_PARAM.findall(path)), path
+
+    def wrap(handler: Handler) -> Route:
+        return Route(
+            method.upper(), path, handler, summary, auth, tag, body, params, tuple(query),
+            dict(responses), example, audit,
+        )  # fmt: skip
+
+    return wrap
+
+
+def client_ip(services: Services) -> str:
+    if services.config.server.trust_proxy_headers:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return request.remote_addr or "unknown"
+
+
+async def _read_body(schema: Schema, max_bytes: int) -> dict[str, Any]:
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise PayloadTooLarge(f"request body is larger than {max_bytes} bytes")
+    raw = await request.get_data(cache=False, as_text=False)
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"request body is larger than {max_bytes} bytes")
+    return schema.validate(parse_json_body(raw))
+
+
+async def _build_call(route: Route, services: Services, path_values: dict[str, str]) -> Call:
+    call = Call(services, g.request_id, client_ip(services), None, {}, {}, {})
+    if route.auth != PUBLIC:
+        call.principal = await services.authenticator.authenticate(
+            request.headers.get("Authorization"), request.headers.get("x-api-key")
+        )
+        if route.auth == ADMIN and not call.principal.is_admin:
+            raise Forbidden("this route is for administrators")
+        if route.method != "GET":
+            services.limits.check(services.limits.writes_account, call.principal.user_id, "requests")
+    call.path = Schema("path", route.params).validate(path_values)
+    call.query = Schema("query", route.query).validate(dict(request.args.items()))
+    if route.body is not None:
+        call.body = await _read_body(route.body, services.config.server.max_body_bytes)
+    return call
+
+
+def _outcome(exc: BaseException | None) -> str:
+    if exc is None:
+        return "success"
+    if isinstance(exc, ApiError):
+        return f"failure:{exc.code}"
+    return "error"
+
+
+def _make_view(route: Route, services: Services) -> Callable[..., Awaitable[Response]]:
+    async def view(**path_values: str) -> Response:
+        call: Call | None = None
+        error: BaseException | None = None
+        try:
+            call = await _build_call(route, services, path_values)
+            reply = await route.handler(call)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if route.audit is not None and not isinstance(error, PayloadTooLarge):
+                await _audit(route, services, call, error)
+        return _respond(reply)
+
+    view.__name__ = route.name
+    return view
+
+
+async def _audit(route: Route, services: Services, call: Call | None, error: BaseException | None) -> None:
+    assert route.audit is not None
+    try:
+        actor: Principal | str | None = call.actor if call and call.actor else (call.principal if call else None)
+        await services.audit(
+            action=route.audit,
+            outcome=_outcome(error),
+            actor=actor,
+            ip=call.client_ip if call else client_ip(services),
+            request_id=g.request_id,
+            target=call.target if call else {},
+        )
+    except Exception:
+        # The request's own outcome stands; losing an audit line is logged loudly instead.
+        log.exception("could not write audit entry for %s", route.audit)
+
+
+def _respond(reply: Reply) -> Response:
+    if reply.raw is not None:
+        response = Response(reply.raw, status=reply.status, content_type=reply.content_type)
+    elif reply.status == 204 or reply.body is None:
+        response = Response(b"", status=reply.status)
+    else:
+        response = Response(dumps(reply.body), status=reply.status, content_type=reply.content_type)
+    response.headers.update(reply.headers)
+    return response
+
+
+def mount(app: Quart, routes: Iterable[Route], services: Services) -> None:
+    for route in routes:
+        app.add_url_rule(
+            route.quart_path,
+            endpoint=f"{route.method.lower()}_{route.name}",
+            view_func=_make_view(route, services),
+            methods=[route.method],
+        )

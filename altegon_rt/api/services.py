@@ -1,0 +1,94 @@
+"""What request handlers may use: config, storage, token issuer, authenticator, limits, audit log.
+
+Built once by the Server and handed to the app; handlers reach it through :class:`Call`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from altegon_rt.auth import passwords
+from altegon_rt.auth.principal import Authenticator, Principal
+from altegon_rt.auth.ratelimit import RateLimiter, retry_after
+from altegon_rt.auth.tokens import TokenIssuer
+from altegon_rt.config import Config
+from altegon_rt.errors import TooManyRequests
+from altegon_rt.store import Store
+
+log = logging.getLogger("altegon_rt.audit")
+
+
+@dataclass(slots=True)
+class Limits:
+    """The rate limiters of this process, one per (action, key kind)."""
+
+    login_ip: RateLimiter
+    login_account: RateLimiter
+    register_ip: RateLimiter
+    writes_account: RateLimiter
+
+    @classmethod
+    def from_config(cls, config: Config) -> Limits:
+        c = config.limits
+        return cls(
+            RateLimiter(c.login_per_ip_per_min),
+            RateLimiter(c.login_per_account_per_min),
+            RateLimiter(c.register_per_ip_per_min),
+            RateLimiter(c.writes_per_account_per_min),
+        )
+
+    @staticmethod
+    def check(limiter: RateLimiter, key: str, what: str) -> None:
+        wait = limiter.hit(key, trio.current_time())
+        if wait > 0:
+            seconds = retry_after(wait)
+            raise TooManyRequests(f"too many {what}; retry in {seconds} s", retry_after_s=seconds)
+
+
+@dataclass(slots=True)
+class Services:
+    config: Config
+    store: Store
+    tokens: TokenIssuer
+    authenticator: Authenticator
+    limits: Limits
+    # scrypt is CPU bound: bounded to the machine's cores so logins cannot starve other work.
+    hash_limiter: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(2))
+    dummy_hash: str = ""
+    # Filled by create_app from the route declarations.
+    openapi: dict[str, Any] = field(default_factory=dict)
+    docs_html: str = ""
+
+    async def hash_password(self, password: str) -> str:
+        n = self.config.auth.scrypt_n
+        return await trio.to_thread.run_sync(passwords.hash_password, password, n, limiter=self.hash_limiter)
+
+    async def verify_password(self, password: str, stored: str) -> bool:
+        return await trio.to_thread.run_sync(passwords.verify_password, password, stored, limiter=self.hash_limiter)
+
+    async def audit(
+        self,
+        *,
+        action: str,
+        outcome: str,
+        actor: Principal | str | None,
+        ip: str,
+        request_id: str,
+        target: dict[str, Any] | None = None,
+    ) -> None:
+        """Write one audit entry (durably); also logged, so an operator sees it without the database."""
+        actor_id = actor.user_id if isinstance(actor, Principal) else actor
+        entry = {
+            "action": action,
+            "outcome": outcome,
+            "actor": actor_id,
+            "ip": ip,
+            "requestId": request_id,
+            "target": target or {},
+        }
+        log.info("audit %s %s actor=%s ip=%s target=%s", action, outcome, actor_id, ip, target or {})
+        await self.store.audit.record(entry)

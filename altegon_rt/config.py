@@ -1,0 +1,264 @@
+"""The one configuration object of an Altegon RT process.
+
+Owns the schema of every key, and how a value arrives: defaults, then a TOML file (unknown keys are
+rejected by name), then ``ALTEGON_<SECTION>_<KEY>`` environment variables, then command-line flags, then
+:func:`validate`. The result is immutable and passed down explicitly; nothing reads the environment
+later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from altegon_rt.errors import ConfigError
+
+ENV_PREFIX = "ALTEGON_"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSection:
+    """The HTTP front: where it listens and how it stops."""
+
+    host: str = "127.0.0.1"
+    http_port: int = 8080
+    data_dir: str = "./data"
+    shutdown_grace_s: float = 10.0
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "info"
+    trust_proxy_headers: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSection:
+    """Certificate and key; when both are set the server speaks HTTPS, HTTP/2 and HTTP/3."""
+
+    cert: str = ""
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSection:
+    """MongoDB when ``mongodb_uri`` is set, otherwise the embedded server under the data dir."""
+
+    mongodb_uri: str = ""
+    database: str = "altegon"
+    threads: int = 8
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSection:
+    """Passwords and tokens."""
+
+    jwt_secret: str = ""
+    token_lifetime_s: int = 24 * 3600
+    scrypt_n: int = 2**14
+    password_min_length: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsSection:
+    """Rate limits: ``<action>_per_min`` requests per minute, burst of the same size."""
+
+    login_per_ip_per_min: int = 30
+    login_per_account_per_min: int = 10
+    register_per_ip_per_min: int = 10
+    writes_per_account_per_min: int = 600
+
+
+@dataclass(frozen=True, slots=True)
+class SfuSection:
+    """The SFU's UDP port and the address it announces in ICE candidates."""
+
+    udp_port: int = 40000
+    announced_ip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Every setting of one process."""
+
+    server: ServerSection = field(default_factory=ServerSection)
+    tls: TlsSection = field(default_factory=TlsSection)
+    storage: StorageSection = field(default_factory=StorageSection)
+    auth: AuthSection = field(default_factory=AuthSection)
+    limits: LimitsSection = field(default_factory=LimitsSection)
+    sfu: SfuSection = field(default_factory=SfuSection)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.server.data_dir).expanduser().resolve()
+
+    @property
+    def tls_enabled(self) -> bool:
+        return bool(self.tls.cert and self.tls.key)
+
+
+def _sections() -> dict[str, type]:
+    return {f.name: f.default_factory for f in fields(Config)}  # type: ignore[misc]
+
+
+def _coerce(section: str, key: str, raw: Any, kind: type, origin: str) -> Any:
+    """Turn a file or environment value into the field's type, or say which key is wrong."""
+    name = f"{section}.{key}"
+    if isinstance(raw, str) and kind is not str:
+        text = raw.strip()
+        try:
+            if kind is bool:
+                if text.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if text.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(text)
+            return kind(text)
+        except ValueError:
+            raise ConfigError(f"{origin}: {name} must be {kind.__name__}, got {raw!r}") from None
+    if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    if type(raw) is not kind:
+        raise ConfigError(f"{origin}: {name} must be {kind.__name__}, got {type(raw).__name__} {raw!r}")
+    return raw
+
+
+def _apply(config: Config, section: str, values: Mapping[str, Any], origin: str) -> Config:
+    current = getattr(config, section)
+    kinds = {f.name: f.type for f in fields(current)}
+    updates: dict[str, Any] = {}
+    for key, raw in values.items():
+        if key not in kinds:
+            raise ConfigError(f"{origin}: unknown key {section}.{key}")
+        kind = {"str": str, "int": int, "float": float, "bool": bool}[kinds[key]]  # type: ignore[index]
+        updates[key] = _coerce(section, key, raw, kind, origin)
+    return replace(config, **{section: replace(current, **updates)})
+
+
+def from_file(config: Config, path: str | os.PathLike[str]) -> Config:
+    """Overlay a TOML file; unknown sections and keys are errors."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    sections = _sections()
+    for section, values in data.items():
+        if section not in sections:
+            raise ConfigError(f"{path}: unknown section [{section}]")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        config = _apply(config, section, values, str(path))
+    return config
+
+
+def from_env(config: Config, environ: Mapping[str, str]) -> Config:
+    """Overlay ``ALTEGON_<SECTION>_<KEY>`` variables; an unknown one is an error (it is a typo)."""
+    sections = _sections()
+    grouped: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        section, _, key = rest.partition("_")
+        if section not in sections or not key:
+            raise ConfigError(f"environment: unknown variable {name}")
+        grouped.setdefault(section, {})[key] = value
+    for section, values in grouped.items():
+        config = _apply(config, section, values, "environment")
+    return config
+
+
+def from_flags(config: Config, flags: Mapping[str, Any]) -> Config:
+    """Overlay command-line flags given as ``{"section.key": value}``; ``None`` means not given."""
+    for dotted, value in flags.items():
+        if value is None:
+            continue
+        section, key = dotted.split(".", 1)
+        config = _apply(config, section, {key: value}, "command line")
+    return config
+
+
+def _check_port(name: str, port: int, allow_zero: bool) -> None:
+    low = 0 if allow_zero else 1
+    if not low <= port <= 65535:
+        raise ConfigError(f"{name} must be between {low} and 65535, got {port}")
+
+
+def validate(config: Config) -> Config:
+    """Check the values that types alone do not; the first problem is raised as one line."""
+    s = config.server
+    _check_port("server.http_port", s.http_port, allow_zero=True)
+    _check_port("sfu.udp_port", config.sfu.udp_port, allow_zero=True)
+    if s.shutdown_grace_s < 0:
+        raise ConfigError("server.shutdown_grace_s must not be negative")
+    if s.max_body_bytes < 1024:
+        raise ConfigError("server.max_body_bytes must be at least 1024")
+    if s.log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"server.log_level must be debug, info, warning or error, got {s.log_level!r}")
+    if not s.data_dir:
+        raise ConfigError("server.data_dir must not be empty")
+    if bool(config.tls.cert) != bool(config.tls.key):
+        raise ConfigError("tls.cert and tls.key must be set together")
+    for name in ("cert", "key"):
+        path = getattr(config.tls, name)
+        if path and not os.path.isfile(path):
+            raise ConfigError(f"tls.{name}: no such file {path}")
+    st = config.storage
+    if st.mongodb_uri and not st.mongodb_uri.startswith(("mongodb://", "mongodb+srv://")):
+        raise ConfigError("storage.mongodb_uri must start with mongodb:// or mongodb+srv://")
+    if not 1 <= st.threads <= 256:
+        raise ConfigError("storage.threads must be between 1 and 256")
+    if st.timeout_s <= 0:
+        raise ConfigError("storage.timeout_s must be positive")
+    if not st.database or any(c in st.database for c in '/\\. "$'):
+        raise ConfigError(f"storage.database is not a valid database name: {st.database!r}")
+    a = config.auth
+    if a.jwt_secret and len(a.jwt_secret) < 32:
+        raise ConfigError("auth.jwt_secret must be at least 32 characters")
+    if a.token_lifetime_s < 1:
+        raise ConfigError("auth.token_lifetime_s must be at least 1")
+    if a.scrypt_n < 2**10 or a.scrypt_n & (a.scrypt_n - 1):
+        raise ConfigError("auth.scrypt_n must be a power of two, at least 1024")
+    if not 1 <= a.password_min_length <= 128:
+        raise ConfigError("auth.password_min_length must be between 1 and 128")
+    for f in fields(config.limits):
+        if getattr(config.limits, f.name) < 1:
+            raise ConfigError(f"limits.{f.name} must be at least 1")
+    if config.sfu.announced_ip:
+        try:
+            ipaddress.ip_address(config.sfu.announced_ip)
+        except ValueError:
+            raise ConfigError(f"sfu.announced_ip is not an IP address: {config.sfu.announced_ip!r}") from None
+    return config
+
+
+def load(
+    path: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> Config:
+    """Defaults → file → environment → flags → validate."""
+    config = Config()
+    if path:
+        config = from_file(config, path)
+    config = from_env(config, os.environ if environ is None else environ)
+    config = from_flags(config, flags or {})
+    return validate(config)
+
+
+def as_dict(config: Config) -> dict[str, Any]:
+    """The config as plain data (for ``check-config`` output), secrets masked."""
+    data = dataclasses.asdict(config)
+    if data["auth"]["jwt_secret"]:
+        data["auth"]["jwt_secret"] = "***"  # noqa: S105 - masking
+    if "@" in data["storage"]["mongodb_uri"]:
+        scheme, _, rest = data["storage"]["mongodb_uri"].partition("://")
+        data["storage"]["mongodb_uri"] = f"{scheme}://***@{rest.rpartition('@')[2]}"
+    return data

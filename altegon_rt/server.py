@@ -1,0 +1,131 @@
+"""The root of a running process: one nursery that starts every subsystem in order and stops them in reverse.
+
+Order of start: lock the data dir → storage (and the embedded database) → the HTTP app on hypercorn
+(HTTP/1.1 and HTTP/2; HTTP/3 over QUIC when TLS is configured). On SIGTERM or SIGINT: hypercorn stops
+accepting, in-flight requests get ``server.shutdown_grace_s`` to finish, then storage closes and the
+process exits 0. A second signal skips the grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+
+import trio
+from hypercorn.config import Config as HyperConfig
+from hypercorn.config import Sockets
+from hypercorn.trio.run import worker_serve
+from hypercorn.utils import wrap_app
+
+from altegon_rt.api.app import create_app
+from altegon_rt.api.services import Limits, Services
+from altegon_rt.auth.passwords import dummy_hash
+from altegon_rt.auth.principal import Authenticator
+from altegon_rt.auth.secrets_file import load_or_create_secret
+from altegon_rt.auth.tokens import TokenIssuer
+from altegon_rt.config import Config
+from altegon_rt.store import Store
+from altegon_rt.store.datadir import hold_data_dir
+
+log = logging.getLogger(__name__)
+
+
+def _bind(host: str, port: int, kind: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if kind == socket.SOCK_STREAM:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.setblocking(False)
+    return sock
+
+
+def _url(scheme: str, sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+class Server:
+    """Owns every task of the process; :meth:`run` returns once all of them have stopped."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._stopping = trio.Event()
+        self.urls: list[str] = []
+
+    def stop(self) -> None:
+        """Begin a graceful stop (what SIGTERM does)."""
+        if not self._stopping.is_set():
+            log.info("stopping: draining requests for up to %.1f s", self.config.server.shutdown_grace_s)
+            self._stopping.set()
+
+    async def run(self, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+        data_dir = self.config.data_dir
+        with hold_data_dir(data_dir):
+            secret = load_or_create_secret(self.config.auth.jwt_secret, data_dir)
+            async with trio.open_nursery() as backend:
+                store: Store = await backend.start(Store(self.config.storage, data_dir).run)
+                services = await self._services(store, secret)
+                await self._serve_http(services, task_status)
+                log.info("HTTP stopped; closing storage")
+                backend.cancel_scope.cancel()
+        log.info("stopped")
+
+    async def _services(self, store: Store, secret: str) -> Services:
+        tokens = TokenIssuer(secret, self.config.auth.token_lifetime_s)
+        authenticator = Authenticator(tokens, store.api_keys.by_prefix, store.users.by_id)
+        services = Services(self.config, store, tokens, authenticator, Limits.from_config(self.config))
+        services.dummy_hash = await trio.to_thread.run_sync(dummy_hash, self.config.auth.scrypt_n)
+        return services
+
+    def _hypercorn_config(self) -> tuple[HyperConfig, Sockets]:
+        cfg = self.config
+        hc = HyperConfig()
+        hc.graceful_timeout = cfg.server.shutdown_grace_s
+        hc.include_server_header = False
+        hc.accesslog = None
+        hc.errorlog = logging.getLogger("hypercorn.error")
+        hc.keep_alive_timeout = 5
+        tcp = _bind(cfg.server.host, cfg.server.http_port, socket.SOCK_STREAM)
+        tcp.listen(hc.backlog)
+        if not cfg.tls_enabled:
+            return hc, Sockets([], [tcp], [])
+        hc.certfile, hc.keyfile = cfg.tls.cert, cfg.tls.key
+        # QUIC on the port the TCP listener got, so that alt-svc advertises HTTP/3 where HTTPS already is.
+        udp = _bind(cfg.server.host, tcp.getsockname()[1], socket.SOCK_DGRAM)
+        hc._set_quic_addresses([udp])  # what hypercorn's own create_sockets does for alt-svc
+        return hc, Sockets([tcp], [], [udp])
+
+    async def _serve_http(self, services: Services, task_status: trio.TaskStatus[list[str]]) -> None:
+        hc, sockets = self._hypercorn_config()
+        app = wrap_app(create_app(services), hc.wsgi_max_body_size, "asgi")
+        async with trio.open_nursery() as front:
+
+            async def serve(task_status: trio.TaskStatus[list[str]]) -> None:
+                await worker_serve(app, hc, sockets=sockets, shutdown_trigger=self._stopping.wait,
+                                   task_status=task_status)  # fmt: skip
+                # Listeners are closed and in-flight requests done (or cut at the deadline).
+                front.cancel_scope.cancel()
+
+            front.start_soon(self._watch_signals, front.cancel_scope)
+            await front.start(serve)
+            scheme = "https" if self.config.tls_enabled else "http"
+            self.urls = [_url(scheme, s) for s in (*sockets.secure_sockets, *sockets.insecure_sockets)]
+            for url in self.urls:
+                log.info("altegon-rt listening on %s", url)
+            if sockets.quic_sockets:
+                log.info("altegon-rt HTTP/3 on %s", _url("https", sockets.quic_sockets[0]))
+            task_status.started(self.urls)
+
+    async def _watch_signals(self, front: trio.CancelScope) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                if not self._stopping.is_set():
+                    log.info("received %s", signal.Signals(signum).name)
+                    self.stop()
+                else:
+                    log.warning("second signal: stopping now")
+                    front.cancel()
+                    return

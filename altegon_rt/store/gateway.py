@@ -1,0 +1,142 @@
+"""The Store: one pymongo client, the thread pool that runs its blocking calls, and the repositories.
+
+pymongo is a blocking library, so every call goes through :meth:`Store.call`, which runs it in a trio
+worker thread under one shared :class:`trio.CapacityLimiter`; the event loop never waits on the network
+to the database. Which server the client talks to is the only thing that differs between MongoDB and the
+embedded default.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pymongo
+import trio
+from pymongo.collection import Collection
+from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.write_concern import WriteConcern
+
+from altegon_rt.config import StorageSection
+from altegon_rt.errors import StorageUnavailable
+from altegon_rt.store.api_keys import ApiKeyRepository
+from altegon_rt.store.audit import AuditRepository
+from altegon_rt.store.embedded import EmbeddedServer
+from altegon_rt.store.meetings import MeetingRepository
+from altegon_rt.store.rooms import RoomRepository
+from altegon_rt.store.users import UserRepository
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Data a user would miss is written with j:true: acknowledged only once it is in the journal.
+DURABLE = WriteConcern(w=1, j=True)
+
+
+class Store:
+    """Owns the database client; repositories reach the database only through :meth:`call`."""
+
+    def __init__(self, config: StorageSection, data_dir: Path) -> None:
+        self._config = config
+        self._data_dir = data_dir
+        self._limiter = trio.CapacityLimiter(config.threads)
+        self._client: pymongo.MongoClient[dict[str, Any]] | None = None
+        self._client_uri = ""
+        self.embedded: EmbeddedServer | None = None
+        self.users = UserRepository(self)
+        self.meetings = MeetingRepository(self)
+        self.rooms = RoomRepository(self)
+        self.audit = AuditRepository(self)
+        self.api_keys = ApiKeyRepository(self)
+
+    @property
+    def kind(self) -> str:
+        return "mongodb" if self._config.mongodb_uri else "embedded"
+
+    def collection(self, name: str, *, durable: bool = False) -> Collection[dict[str, Any]]:
+        """The named collection (called inside worker threads only)."""
+        client = self._current_client()
+        db = client.get_database(self._config.database)
+        return db.get_collection(name, write_concern=DURABLE) if durable else db.get_collection(name)
+
+    def _current_client(self) -> pymongo.MongoClient[dict[str, Any]]:
+        uri = self._config.mongodb_uri or (self.embedded.uri if self.embedded else "")
+        if not uri:
+            raise StorageUnavailable("storage is not open")
+        if self._client is None or uri != self._client_uri:
+            # The embedded server restarts on the same port, so this swap only happens if that port
+            # was taken meanwhile.
+            old, self._client = self._client, self._make_client(uri)
+            self._client_uri = uri
+            if old is not None:
+                old.close()
+        return self._client
+
+    def _make_client(self, uri: str) -> pymongo.MongoClient[dict[str, Any]]:
+        timeout_ms = int(self._config.timeout_s * 1000)
+        return pymongo.MongoClient(
+            uri,
+            appname="altegon-rt",
+            tz_aware=True,
+            maxPoolSize=self._config.threads + 2,
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            socketTimeoutMS=timeout_ms * 6,
+        )
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one blocking database function in a worker thread; connection trouble → StorageUnavailable."""
+        try:
+            return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+        except ConnectionFailure as exc:
+            log.warning("database unreachable: %s", exc)
+            raise StorageUnavailable("database unreachable") from exc
+
+    async def ping(self) -> bool:
+        """True when the database answers a ping within the storage timeout."""
+        if self.embedded is not None and not self.embedded.running:
+            return False
+
+        def _ping() -> bool:
+            self._current_client().admin.command("ping")
+            return True
+
+        try:
+            with trio.fail_after(self._config.timeout_s + 1):
+                return await self.call(_ping)
+        except (StorageUnavailable, PyMongoError, trio.TooSlowError):
+            return False
+
+    async def run(self, *, task_status: trio.TaskStatus[Store] = trio.TASK_STATUS_IGNORED) -> None:
+        """Open storage (starting the embedded server if needed), make indexes, and keep it open."""
+        try:
+            async with trio.open_nursery() as nursery:
+                if not self._config.mongodb_uri:
+                    self.embedded = EmbeddedServer(self._data_dir / "db")
+                    await nursery.start(self.embedded.run)
+                await self._create_indexes()
+                log.info("storage ready (%s)", self.kind)
+                task_status.started(self)
+                await trio.sleep_forever()
+        finally:
+            client, self._client = self._client, None
+            if client is not None:
+                with trio.CancelScope(shield=True):
+                    await trio.to_thread.run_sync(client.close)
+            log.info("storage closed")
+
+    async def _create_indexes(self) -> None:
+        repos = (self.users, self.meetings, self.rooms, self.audit, self.api_keys)
+        for repo in repos:
+            for keys, options in repo.INDEXES:
+                coll = repo.COLLECTION
+
+                def _make(coll: str = coll, keys: Any = keys, options: Any = options) -> None:
+                    self.collection(coll).create_index(keys, **options)
+
+                try:
+                    await self.call(_make)
+                except PyMongoError as exc:
+                    raise StorageUnavailable(f"cannot create index on {coll}: {exc}") from exc
