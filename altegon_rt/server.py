@@ -71,7 +71,7 @@ class Server:
                 await self._serve_http(services, task_status)
                 log.info("HTTP stopped; closing storage")
                 backend.cancel_scope.cancel()
-        log.info("stopped")
+        log.info("stopped; storage closed")
 
     async def _services(self, store: Store, secret: str) -> Services:
         tokens = TokenIssuer(secret, self.config.auth.token_lifetime_s)

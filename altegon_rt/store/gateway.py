@@ -110,22 +110,37 @@ class Store:
             return False
 
     async def run(self, *, task_status: trio.TaskStatus[Store] = trio.TASK_STATUS_IGNORED) -> None:
-        """Open storage (starting the embedded server if needed), make indexes, and keep it open."""
-        try:
-            async with trio.open_nursery() as nursery:
+        """Open storage (starting the embedded server if needed), make indexes, and keep it open.
+
+        On cancellation the client closes first and the embedded server stops after it: pymongo's close
+        talks to the server, and waits out its timeout if the server is already gone.
+        """
+        database_scope = trio.CancelScope(shield=True)
+
+        async def run_embedded(embedded: EmbeddedServer, *, task_status: trio.TaskStatus[None]) -> None:
+            with database_scope:
+                await embedded.run(task_status=task_status)
+
+        async with trio.open_nursery() as nursery:
+            try:
                 if not self._config.mongodb_uri:
                     self.embedded = EmbeddedServer(self._data_dir / "db")
-                    await nursery.start(self.embedded.run)
+                    await nursery.start(run_embedded, self.embedded)
                 await self._create_indexes()
                 log.info("storage ready (%s)", self.kind)
                 task_status.started(self)
                 await trio.sleep_forever()
-        finally:
-            client, self._client = self._client, None
-            if client is not None:
+            finally:
                 with trio.CancelScope(shield=True):
-                    await trio.to_thread.run_sync(client.close)
-            log.info("storage closed")
+                    await self._close_client()
+                database_scope.cancel()
+                log.info("storage closing")
+
+    async def _close_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with trio.move_on_after(self._config.timeout_s + 1):
+                await trio.to_thread.run_sync(client.close, abandon_on_cancel=True)
 
     async def _create_indexes(self) -> None:
         repos = (self.users, self.meetings, self.rooms, self.audit, self.api_keys)
