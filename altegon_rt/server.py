@@ -19,6 +19,7 @@ from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
 from altegon_rt.api.app import create_app
+from altegon_rt.api.body_limit import BodyLimit
 from altegon_rt.api.services import Limits, Services
 from altegon_rt.auth.passwords import dummy_hash
 from altegon_rt.auth.principal import Authenticator
@@ -100,7 +101,9 @@ class Server:
 
     async def _serve_http(self, services: Services, task_status: trio.TaskStatus[list[str]]) -> None:
         hc, sockets = self._hypercorn_config()
-        app = wrap_app(create_app(services), hc.wsgi_max_body_size, "asgi")
+        max_body = self.config.server.max_body_bytes
+        limited = BodyLimit(create_app(services), max_body, drain_cap=16 * max_body)
+        app = wrap_app(limited, hc.wsgi_max_body_size, "asgi")
         async with trio.open_nursery() as front:
 
             async def serve(task_status: trio.TaskStatus[list[str]]) -> None:

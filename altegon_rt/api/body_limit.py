@@ -1,0 +1,122 @@
+"""ASGI middleware: request bodies are size-limited, and early answers stay readable for the client.
+
+Answering (a 413, or a 401 before the body was needed) while the client is still sending leaves the client
+blocked on a full socket, since nobody reads any more; closing at once can reset the connection before the
+client reads the answer. So whatever the app did not read of the body is read and thrown away, up to
+``drain_cap`` bytes, and such an answer carries ``Connection: close``. Past the cap we stop reading: a client
+sending that much gets no more of our bandwidth. Works for bodies with a Content-Length and chunked ones.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from altegon_rt.api.jsonio import error_body
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyLimit:
+    def __init__(self, app: App, max_bytes: int, drain_cap: int) -> None:
+        self._app = app
+        self._max = max_bytes
+        self._cap = drain_cap
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self._max:
+            await self._drain(receive, 0)
+            await self._reject(send)
+            return
+        await _LimitedExchange(self, scope, receive, send).run()
+
+    async def _drain(self, receive: Receive, seen: int) -> None:
+        while seen <= self._cap:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            seen += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    async def _reject(self, send: Send) -> None:
+        request_id = secrets.token_hex(8)
+        body = error_body("payload_too_large", f"request body is larger than {self._max} bytes")
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            (b"x-request-id", request_id.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class _LimitedExchange:
+    """One request: its body counted as it arrives, and drained if the app answered without all of it."""
+
+    def __init__(self, limit: BodyLimit, scope: Scope, receive: Receive, send: Send) -> None:
+        self._limit = limit
+        self._scope = scope
+        self._receive = receive
+        self._send = send
+        self._seen = 0
+        self._over = False
+        self._started = False
+        self._body_done = False
+
+    async def run(self) -> None:
+        await self._limit._app(self._scope, self.receive, self.send)
+        if self._over and not self._started:
+            await self._limit._reject(self._send)
+        if not self._body_done:
+            await self._limit._drain(self._receive, self._seen)
+
+    async def receive(self) -> Message:
+        # Once the body is complete (or cut), this waits in the server for the disconnect: Quart calls
+        # receive() until it sees one, so answering from here without waiting would spin the event loop.
+        message = await self._receive()
+        if message["type"] != "http.request" or self._body_done:
+            self._body_done = True  # the client went away, or this is past the end of the body
+            return message
+        self._seen += len(message.get("body", b""))
+        self._body_done = not message.get("more_body", False)
+        if self._seen > self._limit._max:
+            self._over = True
+            if not self._body_done:
+                await self._limit._drain(self._receive, self._seen)
+                self._body_done = True
+            # The app sees an empty end of body; whatever it answers is replaced by the 413.
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self._over:
+            if message["type"] == "http.response.start" and not self._started:
+                self._started = True
+                await self._limit._reject(self._send)
+            return
+        if message["type"] == "http.response.start":
+            self._started = True
+            if not self._body_done:
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+        await self._send(message)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,1 @@
+"""Helpers for tests of Altegon RT and of programs that use it: run the real server process."""
