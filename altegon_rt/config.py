@@ -161,17 +161,14 @@ def from_file(config: Config, path: str | os.PathLike[str]) -> Config:
 def from_env(config: Config, environ: Mapping[str, str]) -> Config:
     """Overlay ``ALTEGON_<SECTION>_<KEY>`` variables; an unknown one is an error (it is a typo)."""
     sections = _sections()
-    grouped: dict[str, dict[str, str]] = {}
-    for name, value in environ.items():
+    for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
-        rest = name[len(ENV_PREFIX) :].lower()
-        section, _, key = rest.partition("_")
-        if section not in sections or not key:
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
+        known = {f.name for f in fields(sections[section])} if section in sections else set()
+        if key not in known:
             raise ConfigError(f"environment: unknown variable {name}")
-        grouped.setdefault(section, {})[key] = value
-    for section, values in grouped.items():
-        config = _apply(config, section, values, "environment")
+        config = _apply(config, section, {key: value}, f"environment ({name})")
     return config
 
 
