@@ -122,14 +122,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "create-admin":
             return _create_admin_command(config, args.email)
         return _serve(config)
-    except ConfigError as exc:
-        print(f"altegon-rt: config error: {exc}", file=sys.stderr)
-        return 2
-    except AltegonError as exc:
-        print(f"altegon-rt: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        return _exit_line(exc)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def _exit_line(exc: BaseException) -> int:
+    """Known failures become one line on stderr and an exit code; anything else is a real bug: re-raise."""
+    leaves = _leaves(exc)
+    for leaf in leaves:
+        if isinstance(leaf, ConfigError):
+            print(f"altegon-rt: config error: {leaf}", file=sys.stderr)
+            return 2
+    for leaf in leaves:
+        if isinstance(leaf, AltegonError):
+            print(f"altegon-rt: {leaf}", file=sys.stderr)
+            return 1
+        if isinstance(leaf, OSError) and leaf.errno is not None:
+            where = f" ({leaf.filename})" if leaf.filename else ""
+            print(f"altegon-rt: {leaf.strerror}{where} [errno {leaf.errno}]", file=sys.stderr)
+            return 1
+    if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
         return 130
+    raise exc
 
 
 if __name__ == "__main__":

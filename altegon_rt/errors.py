@@ -21,6 +21,10 @@ class StorageUnavailable(AltegonError):
     """The database cannot be reached right now."""
 
 
+class CannotListen(AltegonError):
+    """A listening socket could not be bound (port in use, no permission, no such address)."""
+
+
 class DataDirLocked(AltegonError):
     """Another process (a running server) holds the data directory."""
 

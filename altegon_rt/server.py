@@ -8,6 +8,7 @@ process exits 0. A second signal skips the grace period.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import socket
@@ -26,6 +27,7 @@ from altegon_rt.auth.principal import Authenticator
 from altegon_rt.auth.secrets_file import load_or_create_secret
 from altegon_rt.auth.tokens import TokenIssuer
 from altegon_rt.config import Config
+from altegon_rt.errors import CannotListen
 from altegon_rt.store import Store
 from altegon_rt.store.datadir import hold_data_dir
 
@@ -38,9 +40,22 @@ def _bind(host: str, port: int, kind: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if kind == socket.SOCK_STREAM:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        kind_name = "TCP" if kind == socket.SOCK_STREAM else "UDP"
+        raise CannotListen(f"cannot listen on {host}:{port} ({kind_name}): {exc.strerror}") from None
     sock.setblocking(False)
     return sock
+
+
+def _loopback_address(sock: socket.socket) -> tuple[str, int]:
+    """Where this process can reach ``sock``: its own address, or loopback when it is bound to a wildcard."""
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+        host = "::1" if sock.family == socket.AF_INET6 else "127.0.0.1"
+    return host, port
 
 
 def _url(scheme: str, sock: socket.socket) -> str:
@@ -66,12 +81,17 @@ class Server:
         data_dir = self.config.data_dir
         with hold_data_dir(data_dir):
             secret = load_or_create_secret(self.config.auth.jwt_secret, data_dir)
-            async with trio.open_nursery() as backend:
-                store: Store = await backend.start(Store(self.config.storage, data_dir).run)
-                services = await self._services(store, secret)
-                await self._serve_http(services, task_status)
-                log.info("HTTP stopped; closing storage")
-                backend.cancel_scope.cancel()
+            async with trio.open_nursery() as root:
+                # Signals are ours from the first moment: a SIGTERM while storage starts must still stop the
+                # embedded database (it runs in its own session and would otherwise outlive us).
+                root.start_soon(self._watch_signals, root.cancel_scope)
+                async with trio.open_nursery() as backend:
+                    store: Store = await backend.start(Store(self.config.storage, data_dir).run)
+                    services = await self._services(store, secret)
+                    await self._serve_http(services, task_status)
+                    log.info("HTTP stopped; closing storage")
+                    backend.cancel_scope.cancel()
+                root.cancel_scope.cancel()
         log.info("stopped; storage closed")
 
     async def _services(self, store: Store, secret: str) -> Services:
@@ -112,7 +132,8 @@ class Server:
                 # Listeners are closed and in-flight requests done (or cut at the deadline).
                 front.cancel_scope.cancel()
 
-            front.start_soon(self._watch_signals, front.cancel_scope)
+            if sockets.quic_sockets:
+                front.start_soon(self._wake_quic_on_stop, sockets.quic_sockets)
             await front.start(serve)
             scheme = "https" if self.config.tls_enabled else "http"
             self.urls = [_url(scheme, s) for s in (*sockets.secure_sockets, *sockets.insecure_sockets)]
@@ -122,7 +143,29 @@ class Server:
                 log.info("altegon-rt HTTP/3 on %s", _url("https", sockets.quic_sockets[0]))
             task_status.started(self.urls)
 
-    async def _watch_signals(self, front: trio.CancelScope) -> None:
+    async def _wake_quic_on_stop(self, quic_sockets: list[socket.socket]) -> None:
+        """Let hypercorn's QUIC listener notice the stop without waiting out the grace period.
+
+        hypercorn's trio ``UDPServer`` checks for shutdown only after ``recvfrom`` returns, so with no QUIC
+        traffic it sits in ``recvfrom`` until the ``graceful_timeout`` deadline cancels it: every stop took
+        the full ``shutdown_grace_s``. After the stop, send it an empty datagram now and then (QUIC drops it:
+        no valid header) so that it re-checks and returns as soon as no QUIC connection is left. This task is
+        cancelled with the front nursery once hypercorn has returned.
+        """
+        await self._stopping.wait()
+        targets = [(sock.family, _loopback_address(sock)) for sock in quic_sockets]
+        nudgers = [trio.socket.socket(family, socket.SOCK_DGRAM) for family, _ in targets]
+        try:
+            while True:
+                for nudger, (_, address) in zip(nudgers, targets, strict=True):
+                    with contextlib.suppress(OSError):
+                        await nudger.sendto(b"", address)
+                await trio.sleep(0.05)
+        finally:
+            for nudger in nudgers:
+                nudger.close()
+
+    async def _watch_signals(self, root: trio.CancelScope) -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for signum in signals:
                 if not self._stopping.is_set():
@@ -130,5 +173,5 @@ class Server:
                     self.stop()
                 else:
                     log.warning("second signal: stopping now")
-                    front.cancel()
+                    root.cancel()
                     return

@@ -66,7 +66,14 @@ def token_claims(token: str) -> dict[str, object]:
 
 async def make_user(client: httpx.AsyncClient, password: str = "correct horse 1") -> User:
     email = f"user-{secrets.token_hex(6)}@example.com"
-    body = {"email": email, "fName": "Test", "lName": "User", "phoneNumber": "123", "country": "NL", "password": password}
+    body = {
+        "email": email,
+        "fName": "Test",
+        "lName": "User",
+        "phoneNumber": "123",
+        "country": "NL",
+        "password": password,
+    }
     r = await client.post("/auth/register", json=body)
     assert r.status_code == 201, r.text
     user_id = r.json()["data"]["user"]["_id"]

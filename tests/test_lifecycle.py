@@ -99,7 +99,7 @@ def test_sigterm_lets_an_in_flight_request_finish_then_exits_0(fresh_data_dir: P
 
 def test_bad_config_exits_nonzero_with_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[server]\nhttp_prot = 8080\n')
+    bad.write_text("[server]\nhttp_prot = 8080\n")
     result = run_cli("serve", "--config", str(bad), "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"altegon-rt: config error: {bad}: unknown key server.http_prot"]
@@ -179,3 +179,32 @@ def test_python_dash_m_and_console_script_are_the_same() -> None:
     for argv in ([str(script), "--version"], [*ALTEGON, "--version"]):
         out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         assert out.returncode == 0 and out.stdout.startswith("altegon-rt ")
+
+
+def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--http-port", str(port), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"altegon-rt: cannot listen on 127.0.0.1:{port} (TCP): Address already in use"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_sigterm_during_startup_leaves_no_database_behind(fresh_data_dir: Path) -> None:
+    proc = subprocess.Popen([*ALTEGON, "serve", "--http-port", "0", "--data-dir", str(fresh_data_dir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    pid_file = fresh_data_dir / "db" / "server.pid"
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    db_pid = int(pid_file.read_text())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0, proc.stderr.read() if proc.stderr else ""
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{db_pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{db_pid}").exists()

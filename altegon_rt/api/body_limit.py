@@ -35,7 +35,7 @@ class BodyLimit:
         declared = _content_length(scope)
         if declared is not None and declared > self._max:
             await self._drain(receive, 0)
-            await self._reject(send)
+            await self._reject(send, close=_is_http1(scope))
             return
         await _LimitedExchange(self, scope, receive, send).run()
 
@@ -48,15 +48,16 @@ class BodyLimit:
             if not message.get("more_body", False):
                 return
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, *, close: bool) -> None:
         request_id = secrets.token_hex(8)
         body = error_body("payload_too_large", f"request body is larger than {self._max} bytes")
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
             (b"x-request-id", request_id.encode()),
         ]
+        if close:  # HTTP/1.x only: HTTP/2 and HTTP/3 forbid connection-specific headers
+            headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -72,12 +73,14 @@ class _LimitedExchange:
         self._seen = 0
         self._over = False
         self._started = False
-        self._body_done = False
+        self._http1 = _is_http1(scope)
+        # A request without a body (no Content-Length or a zero one, not chunked) has nothing left to drain.
+        self._body_done = not _may_have_body(scope)
 
     async def run(self) -> None:
         await self._limit._app(self._scope, self.receive, self.send)
         if self._over and not self._started:
-            await self._limit._reject(self._send)
+            await self._limit._reject(self._send, close=self._http1)
         if not self._body_done:
             await self._limit._drain(self._receive, self._seen)
 
@@ -103,11 +106,11 @@ class _LimitedExchange:
         if self._over:
             if message["type"] == "http.response.start" and not self._started:
                 self._started = True
-                await self._limit._reject(self._send)
+                await self._limit._reject(self._send, close=self._http1)
             return
         if message["type"] == "http.response.start":
             self._started = True
-            if not self._body_done:
+            if not self._body_done and self._http1:
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
         await self._send(message)
 
@@ -120,3 +123,20 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _is_http1(scope: Scope) -> bool:
+    return str(scope.get("http_version", "1.1")).startswith("1")
+
+
+def _may_have_body(scope: Scope) -> bool:
+    """False when the request certainly has no body; HTTP/2 and HTTP/3 may send DATA without a length."""
+    if not _is_http1(scope):
+        return True
+    headers = scope.get("headers", [])
+    if any(name == b"transfer-encoding" for name, _ in headers):
+        return True
+    if not any(name == b"content-length" for name, _ in headers):
+        return False  # HTTP/1.x: neither chunked nor a Content-Length means no body
+    length = _content_length(scope)
+    return length is None or length > 0  # an unreadable length: assume there is a body

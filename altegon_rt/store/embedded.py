@@ -15,6 +15,8 @@ import re
 import signal
 import subprocess
 import sys
+import time
+from collections import deque
 from pathlib import Path
 
 import trio
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 _LISTENING = re.compile(rb"listening on 127\.0\.0\.1:(\d+)")
 _LAUNCH = "import sys; from secantus.cli import main; sys.exit(main())"
+_ALARMING = ("ERROR", "WARNING", "CRITICAL", "Traceback", "Error:", "Exception")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 MAX_BACKOFF_S = 30.0
@@ -39,6 +42,7 @@ class EmbeddedServer:
         self.port: int | None = None
         self.running = False
         self.restarts = 0
+        self._recent: deque[str] = deque(maxlen=30)  # the child's last log lines, shown when it fails
 
     @property
     def uri(self) -> str:
@@ -67,9 +71,16 @@ class EmbeddedServer:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             return
-        if b"secantus" in cmdline and str(self._db_dir).encode() in cmdline:
-            log.warning("stopping embedded database left running by an earlier process (pid %d)", pid)
-            os.kill(pid, signal.SIGTERM)
+        if b"secantus" not in cmdline or str(self._db_dir).encode() not in cmdline:
+            return
+        log.warning("stopping embedded database left running by an earlier process (pid %d)", pid)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # before anything else starts: nothing to block yet
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.2)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start the server, report started once it listens, and restart it whenever it exits."""
@@ -101,10 +112,11 @@ class EmbeddedServer:
             assert proc.stderr is not None
             port = await self._await_port(proc.stderr)
             if port is None:
+                self._report_failure()
                 if task_status is not None:
                     raise StorageUnavailable(
                         f"embedded database did not start (exit status {await proc.wait()}); "
-                        f"see the log above, files in {self._db_dir}"
+                        f"its last lines are in the log above; files in {self._db_dir}"
                     )
                 return
             self.port = port
@@ -114,6 +126,7 @@ class EmbeddedServer:
                 task_status.started()
             await self._drain(proc.stderr)
             code = await proc.wait()
+            self._report_failure()
             log.error("embedded database exited with status %s", code)
         finally:
             self.running = False
@@ -132,7 +145,7 @@ class EmbeddedServer:
                 lines = buffer.split(b"\n")
                 buffer = lines.pop()
                 for line in lines:
-                    _log_child(line)
+                    self._log_child(line)
                     match = _LISTENING.search(line)
                     if match:
                         return int(match.group(1))
@@ -147,15 +160,20 @@ class EmbeddedServer:
             lines = buffer.split(b"\n")
             buffer = lines.pop()[-8192:]
             for line in lines:
-                _log_child(line)
+                self._log_child(line)
 
+    def _log_child(self, line: bytes) -> None:
+        text = line.decode(errors="replace").rstrip()
+        if not text:
+            return
+        self._recent.append(text)
+        level = logging.WARNING if any(m in text for m in _ALARMING) else logging.DEBUG
+        log.log(level, "secantus: %s", text)
 
-def _log_child(line: bytes) -> None:
-    text = line.decode(errors="replace").rstrip()
-    if not text:
-        return
-    level = logging.WARNING if (" ERROR " in text or " WARNING " in text) else logging.DEBUG
-    log.log(level, "secantus: %s", text)
+    def _report_failure(self) -> None:
+        for text in self._recent:
+            log.error("secantus: %s", text)
+        self._recent.clear()
 
 
 async def _stop(proc: trio.Process) -> None:

@@ -9,6 +9,7 @@ The client socket is bound to the loopback address of the server's family, never
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -36,7 +37,6 @@ class H3Response:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
-    http_version: str = "HTTP/3"
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k == name.lower()), None)
@@ -125,11 +125,13 @@ async def _fetch_all(
         protocol.connect((host, port))
         await protocol.wait_connected()
         authority = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
-        responses = [await protocol.request(authority, req) for req in requests]
-        protocol.close()
-        await protocol.wait_closed()
-        return responses
+        return [await protocol.request(authority, req) for req in requests]
     finally:
+        # Close the connection properly (the server keeps a QUIC connection until it is closed or times
+        # out), but never wait long for that: this also runs when the caller's timeout has cancelled us.
+        protocol.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(protocol.wait_closed(), 1.0)
         transport.close()
 
 

@@ -100,9 +100,7 @@ async def test_expired_token_is_401(client: httpx.AsyncClient, alice: User) -> N
 async def test_tampered_or_forged_token_is_401(client: httpx.AsyncClient, alice: User) -> None:
     head, payload, sig = alice.token.split(".")
     # Claim admin by swapping the payload but keeping the old signature.
-    admin_payload = jwt.encode(
-        {**token_claims(alice.token), "role": "admin"}, TEST_SECRET, "HS256"
-    ).split(".")[1]
+    admin_payload = jwt.encode({**token_claims(alice.token), "role": "admin"}, TEST_SECRET, "HS256").split(".")[1]
     for token in (
         f"{head}.{admin_payload}.{sig}",
         f"{head}.{payload}.{sig[:-2]}AA",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 
+from altegon_rt.testing.process import ServerProcess
 from tests.conftest import User, assert_error
 
 
@@ -64,3 +67,16 @@ async def test_early_answer_with_unread_body_does_not_stall(client: httpx.AsyncC
     r = await client.post("/room/create", content=chunks())
     assert_error(r, 401, "missing_credentials")
     assert (await client.get("/healthz")).status_code == 200
+
+
+def test_keep_alive_is_kept_for_requests_without_body(server: ServerProcess) -> None:
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        replies = []
+        for _ in range(3):  # three requests on one connection
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            reply = b""
+            while not reply.endswith(b"}"):
+                reply += sock.recv(4096)
+            replies.append(reply.lower())
+    assert all(r.startswith(b"http/1.1 200") and b"connection: close" not in r for r in replies)

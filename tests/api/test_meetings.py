@@ -95,7 +95,9 @@ async def test_other_users_meetings_are_forbidden(client: httpx.AsyncClient, ali
                           headers=bob.headers)  # fmt: skip
     assert_error(r, 403, "forbidden")
     # Claiming to be alice in the body does not help bob either.
-    r = await client.post(f"/meetings/update/{meeting_id}", json={"title": "x", "userId": alice.id}, headers=bob.headers)
+    r = await client.post(
+        f"/meetings/update/{meeting_id}", json={"title": "x", "userId": alice.id}, headers=bob.headers
+    )
     assert_error(r, 403)
     assert [m["title"] for m in await list_meetings(client, alice) if m["_id"] == meeting_id] == ["My Meeting"]
 

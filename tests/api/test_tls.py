@@ -28,7 +28,7 @@ from altegon_rt.testing.process import ServerProcess
 from tests.api.h3client import H3Request, H3Response, fetch_all
 
 HOST = "127.0.0.1"
-STOP_BUDGET_S = 7.0  # well under the default 10 s grace period; an idle stop takes about 2.5 s
+STOP_BUDGET_S = 8.0  # under the default 10 s grace period; an idle stop takes about 2.5 s
 
 
 def write_self_signed(directory: Path) -> tuple[Path, Path]:
