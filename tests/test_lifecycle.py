@@ -70,7 +70,10 @@ def test_sigterm_lets_an_in_flight_request_finish_then_exits_0(fresh_data_dir: P
         b' "password": "password 1"}'
     )
     with socket.create_connection((host, int(port)), timeout=20) as sock:
-        head = f"POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        head = (
+            "POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
         sock.sendall(head.encode() + body[:20])  # the request is now in flight: headers and part of the body
         time.sleep(0.3)
         server.proc.send_signal(signal.SIGTERM)

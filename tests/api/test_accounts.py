@@ -7,8 +7,7 @@ import time
 import httpx
 import jwt
 
-from altegon_rt.testing.process import TEST_SECRET
-from altegon_rt.testing.process import ServerProcess
+from altegon_rt.testing.process import TEST_SECRET, ServerProcess
 from tests.conftest import User, assert_error, database, make_user, token_claims
 
 REGISTER = {"fName": "Ada", "lName": "Lovelace", "phoneNumber": "923085000453", "country": "Pakistan"}
