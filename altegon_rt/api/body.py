@@ -19,7 +19,8 @@ MAX_DEPTH = 32
 def _drop_trailing_commas(text: str) -> str:
     out: list[str] = []
     in_string = escaped = False
-    pending_comma = -1  # index in ``out`` of a comma that may precede a closing bracket
+    pending_comma = -1  # index in ``out`` of a comma that follows a value and may precede a closing bracket
+    previous = ""  # the last character outside whitespace
     for ch in text:
         if in_string:
             out.append(ch)
@@ -33,9 +34,12 @@ def _drop_trailing_commas(text: str) -> str:
         if ch in "}]" and pending_comma >= 0:
             del out[pending_comma]
         if ch == ",":
-            pending_comma = len(out)
+            # Only a comma after a value is a trailing comma: "{,}" and "[1,,]" stay malformed.
+            pending_comma = len(out) if previous and previous not in "{[,:" else -1
         elif not ch.isspace():
             pending_comma = -1
+        if not ch.isspace():
+            previous = ch
         if ch == '"':
             in_string = True
         out.append(ch)

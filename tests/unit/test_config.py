@@ -1,0 +1,93 @@
+"""Config: defaults, file, environment, flags, validation — each error one line naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from altegon_rt.config import Config, as_dict, load
+from altegon_rt.errors import ConfigError
+
+
+def test_defaults_are_valid_and_local() -> None:
+    config = load(None, environ={})
+    assert config == Config()
+    assert config.server.host == "127.0.0.1" and config.server.http_port == 8080
+    assert not config.tls_enabled and config.storage.mongodb_uri == ""
+
+
+def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
+    conf = tmp_path / "c.toml"
+    conf.write_text('[server]\nhttp_port = 1\nshutdown_grace_s = 3\n[storage]\nthreads = 4\n')
+    config = load(str(conf), environ={"ALTEGON_SERVER_HTTP_PORT": "2", "ALTEGON_STORAGE_THREADS": "5"},
+                  flags={"server.http_port": 3, "server.host": None})  # fmt: skip
+    assert config.server.http_port == 3  # flag beats env beats file
+    assert config.storage.threads == 5  # env beats file
+    assert config.server.shutdown_grace_s == 3.0  # file beats default; int accepted for a float key
+    assert config.server.host == "127.0.0.1"  # a flag not given changes nothing
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[server]\nport = 1\n", "unknown key server.port"),
+        ("[nope]\na = 1\n", "unknown section [nope]"),
+        ('[server]\nhttp_port = "x"\n', "server.http_port must be int"),
+        ("[server]\nhttp_port = true\n", "server.http_port must be int"),
+        ("[server]\nhttp_port = 70000\n", "server.http_port must be between 0 and 65535"),
+        ("[auth]\njwt_secret = 'short'\n", "auth.jwt_secret must be at least 32 characters"),
+        ("[auth]\nscrypt_n = 1000\n", "auth.scrypt_n must be a power of two"),
+        ("[tls]\ncert = '/nonexistent.pem'\n", "tls.cert and tls.key must be set together"),
+        ("[storage]\nmongodb_uri = 'http://x'\n", "storage.mongodb_uri must start with mongodb://"),
+        ("[storage]\ndatabase = 'a.b'\n", "storage.database is not a valid database name"),
+        ("[sfu]\nannounced_ip = 'example.com'\n", "sfu.announced_ip is not an IP address"),
+        ("[limits]\nlogin_per_ip_per_min = 0\n", "limits.login_per_ip_per_min must be at least 1"),
+        ("[server\n", "is not valid TOML"),
+        ("server = 1\n", "[server] must be a table"),
+    ],
+)
+def test_file_errors_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    conf = tmp_path / "c.toml"
+    conf.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load(str(conf), environ={})
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_env_errors_name_the_variable() -> None:
+    with pytest.raises(ConfigError, match="unknown variable ALTEGON_SERVER_PROT"):
+        load(None, environ={"ALTEGON_SERVER_PROT": "1"})
+    with pytest.raises(ConfigError, match=r"ALTEGON_SERVER_TRUST_PROXY_HEADERS.*must be bool"):
+        load(None, environ={"ALTEGON_SERVER_TRUST_PROXY_HEADERS": "maybe"})
+    assert load(None, environ={"ALTEGON_SERVER_TRUST_PROXY_HEADERS": "yes"}).server.trust_proxy_headers is True
+    assert load(None, environ={"OTHER_VAR": "x"}) == Config()
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load(str(tmp_path / "missing.toml"), environ={})
+
+
+def test_as_dict_masks_secrets() -> None:
+    config = load(None, environ={"ALTEGON_AUTH_JWT_SECRET": "s" * 40,
+                                 "ALTEGON_STORAGE_MONGODB_URI": "mongodb://user:pw@db.internal:27017/x"})  # fmt: skip
+    data = as_dict(config)
+    assert data["auth"]["jwt_secret"] == "***"
+    assert "pw" not in data["storage"]["mongodb_uri"] and data["storage"]["mongodb_uri"].endswith("db.internal:27017/x")
+
+
+def test_config_is_immutable() -> None:
+    config = Config()
+    with pytest.raises(AttributeError):
+        config.server.http_port = 1  # type: ignore[misc]
+
+
+def test_example_config_is_complete_and_valid() -> None:
+    example = Path(__file__).parents[2] / "conf" / "altegon.example.toml"
+    config = load(str(example), environ={})
+    assert config == Config()
+    text = example.read_text()
+    for section, values in as_dict(Config()).items():
+        for key in values:
+            assert f"ALTEGON_{section.upper()}_{key.upper()}" in text, key
