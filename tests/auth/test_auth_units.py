@@ -20,6 +20,7 @@ def test_scrypt_hash_roundtrip_and_format() -> None:
     stored = passwords.hash_password("pässwörd 1", 2**14)
     scheme, n, r, p, salt, digest = stored.split("$")
     assert (scheme, n, r, p) == ("scrypt", "16384", "8", "1")
+    assert len(salt) >= 22 and len(digest) >= 43  # 16-byte salt, 32-byte key, base64
     assert passwords.verify_password("pässwörd 1", stored)
     assert not passwords.verify_password("pässwörd 2", stored)
     assert passwords.hash_password("pässwörd 1", 2**14) != stored  # a fresh salt each time

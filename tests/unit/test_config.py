@@ -19,7 +19,7 @@ def test_defaults_are_valid_and_local() -> None:
 
 def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
     conf = tmp_path / "c.toml"
-    conf.write_text('[server]\nhttp_port = 1\nshutdown_grace_s = 3\n[storage]\nthreads = 4\n')
+    conf.write_text("[server]\nhttp_port = 1\nshutdown_grace_s = 3\n[storage]\nthreads = 4\n")
     config = load(str(conf), environ={"ALTEGON_SERVER_HTTP_PORT": "2", "ALTEGON_STORAGE_THREADS": "5"},
                   flags={"server.http_port": 3, "server.host": None})  # fmt: skip
     assert config.server.http_port == 3  # flag beats env beats file
