@@ -105,12 +105,12 @@ def parse_wrk(output: str) -> WrkResult:
     rps = float(_search(r"^Requests/sec:\s+([\d.]+)", output, "Requests/sec").group(1))
     p50 = to_ms(_search(r"^\s+50%\s+(\S+)", output, "50% latency").group(1))
     p99 = to_ms(_search(r"^\s+99%\s+(\S+)", output, "99% latency").group(1))
-    non_2xx_match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    errors_match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    errors = dict(zip(("connect", "read", "write", "timeout"), map(int, errors_match.groups()), strict=True)) if (
-        errors_match
-    ) else {}  # fmt: skip
-    return WrkResult(requests, rps, p50, p99, int(non_2xx_match.group(1)) if non_2xx_match else 0, errors, output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors: dict[str, int] = {}
+    found = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if found:
+        errors = dict(zip(("connect", "read", "write", "timeout"), map(int, found.groups()), strict=True))
+    return WrkResult(requests, rps, p50, p99, int(non_2xx.group(1)) if non_2xx else 0, errors, output)
 
 
 def require_wrk() -> str:
@@ -199,6 +199,7 @@ class Account:
     email: str
     token: str
     list_bytes: int
+    list_closes: bool  # the list answer says "Connection: close": every request would pay a new connection
 
 
 def _expect(response: httpx.Response, status: int, what: str) -> httpx.Response:
@@ -223,7 +224,8 @@ def make_account(base_url: str) -> Account:
         listed = _expect(client.get(f"/meetings/list/{user['_id']}", headers=auth), 200, "list meetings")
         if len(listed.json()["data"]) != MEETINGS:
             raise BenchError(f"setup: list has {len(listed.json()['data'])} meetings, expected {MEETINGS}")
-    return Account(user["_id"], email, token, len(listed.content))
+    closes = listed.headers.get("connection", "").lower() == "close"
+    return Account(user["_id"], email, token, len(listed.content), closes)
 
 
 def targets(server: ServerProcess, bare: tuple[str, int], account: Account) -> list[Target]:
@@ -360,7 +362,18 @@ def _checked(target: Target, connections: int, result: WrkResult) -> WrkResult:
     return result
 
 
+def settle(pids: Sequence[int], idle_cores: float = 0.1, window_s: float = 0.3, timeout_s: float = 15.0) -> None:
+    """Wait until ``pids`` are idle, so that work queued by one cell (scrypt hashes) does not run into the next."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before = sum(process_cpu_s(pid) for pid in pids)
+        time.sleep(window_s)
+        if sum(process_cpu_s(pid) for pid in pids) - before <= idle_cores * window_s:
+            return
+
+
 def run_cell(target: Target, connections: int, threads: int, duration_s: int, own_pids: Sequence[int]) -> Cell:
+    settle(own_pids)
     before = CpuClock.read(target, own_pids)
     result = _checked(target, connections, run_wrk(target, connections, threads, duration_s))
     cell = Cell.of(result, before, CpuClock.read(target, own_pids))
@@ -486,6 +499,11 @@ def notes(results: Results, account: Account) -> list[str]:
         "request. foreign load: cores busy with processes other than the servers, wrk and this script.",
         "- wrk is closed-loop (each client waits for its answer), so under saturation latency is mostly queueing.",
     ]
+    if account.list_closes:
+        lines.append(
+            "- WARNING: the server answered the list route with 'Connection: close': no keep-alive, so every "
+            "request of the list rows also paid a new TCP connection (bare keeps its connections)."
+        )
     busiest = max(results.values(), key=lambda cell: cell.foreign_cores)
     if busiest.foreign_cores > 0.2:
         lines.append(

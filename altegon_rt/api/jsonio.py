@@ -10,8 +10,10 @@ from typing import Any
 def iso(value: dt.datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    elif value.utcoffset():
+        value = value.astimezone(dt.UTC)
+    # isoformat is about twice as fast as strftime, and this runs for every date of every list answered.
+    return value.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def _default(value: Any) -> Any:

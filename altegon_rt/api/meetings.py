@@ -88,7 +88,7 @@ async def update_meeting(call: Call) -> Reply:
             raise BadRequest("field 'roomId' names no room", code="invalid_field")
         if not call.user.may_act_for(room["ownerId"]):
             raise Forbidden("you may not use another user's room")
-    if not await store.meetings.update(meeting_id, body, recording_id):
+    if not await store.meetings.update(meeting, body, recording_id):
         raise NotFound("meeting not found")
     return Reply(204)
 

@@ -49,6 +49,19 @@ def test_tokens_roundtrip_expire_and_reject_forgeries() -> None:
         issuer.verify(jwt.encode({k: v for k, v in payload.items() if k != "exp"} | {"role": "user"}, SECRET, "HS256"))
 
 
+def test_verified_token_cache_still_checks_expiry() -> None:
+    issuer = TokenIssuer(SECRET, 60)
+    near_expiry = issuer.issue("u1", "user", now=time.time() - 59.5)
+    assert issuer.verify(near_expiry).user_id == "u1"  # verified and cached
+    time.sleep(0.6)
+    with pytest.raises(InvalidToken, match="expired"):
+        issuer.verify(near_expiry)
+    small = TokenIssuer(SECRET, 60, cache_size=2)
+    for user in ("a", "b", "c"):
+        assert small.verify(small.issue(user, "user")).user_id == user
+    assert len(small._verified) == 2
+
+
 @given(st.text(max_size=300))
 def test_token_verify_only_raises_invalid_token(garbage: str) -> None:
     with pytest.raises(InvalidToken):
