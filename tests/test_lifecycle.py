@@ -211,3 +211,18 @@ def test_sigterm_during_startup_leaves_no_database_behind(fresh_data_dir: Path) 
     while Path(f"/proc/{db_pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{db_pid}").exists()
+
+
+def test_database_orphaned_by_sigkill_is_stopped_at_next_start(fresh_data_dir: Path) -> None:
+    first = ServerProcess(fresh_data_dir)
+    register(first.url, "orphan@example.com")
+    orphan = int((fresh_data_dir / "db" / "server.pid").read_text())
+    first.kill()  # SIGKILL: no chance to stop the database, which runs in its own session
+    assert Path(f"/proc/{orphan}").exists()
+    second = ServerProcess(fresh_data_dir)
+    try:
+        assert not Path(f"/proc/{orphan}").exists() or "Z" in Path(f"/proc/{orphan}/stat").read_text().split()[2]
+        assert second.wait_for_log("left running by an earlier process", 1) is not None
+        assert login(second.url, "orphan@example.com").status_code == 200
+    finally:
+        assert second.terminate() == 0

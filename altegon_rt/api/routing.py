@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import trio
 from quart import Quart, Response, g, request
 
 from altegon_rt.api.body import parse_json_body
@@ -27,6 +28,7 @@ from altegon_rt.errors import ApiError, Forbidden, PayloadTooLarge
 log = logging.getLogger(__name__)
 
 PUBLIC, USER, ADMIN = "public", "user", "admin"
+AUDIT_TIMEOUT_S = 5.0
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
 
 
@@ -161,6 +163,8 @@ def _outcome(exc: BaseException | None) -> str:
         return "success"
     if isinstance(exc, ApiError):
         return f"failure:{exc.code}"
+    if isinstance(exc, trio.Cancelled):
+        return "cancelled"  # the client went away; a write already under way may still have happened
     return "error"
 
 
@@ -176,7 +180,10 @@ def _make_view(route: Route, services: Services) -> Callable[..., Awaitable[Resp
             raise
         finally:
             if route.audit is not None and not isinstance(error, PayloadTooLarge):
-                await _audit(route, services, call, error)
+                # Shielded: a client that disconnects cancels the handler, but a write it started in a worker
+                # thread still completes, and must not go unaudited.
+                with trio.CancelScope(shield=True), trio.move_on_after(AUDIT_TIMEOUT_S):
+                    await _audit(route, services, call, error)
         return _respond(reply)
 
     view.__name__ = route.name

@@ -77,7 +77,7 @@ class EmbeddedServer:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)  # before anything else starts: nothing to block yet
+            time.sleep(0.05)  # in a worker thread
         if Path(f"/proc/{pid}").exists():
             os.kill(pid, signal.SIGKILL)
             time.sleep(0.2)
@@ -85,7 +85,7 @@ class EmbeddedServer:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start the server, report started once it listens, and restart it whenever it exits."""
         self._db_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._reap_orphan()
+        await trio.to_thread.run_sync(self._reap_orphan)
         backoff = 0.5
         first = True
         while True:
