@@ -32,11 +32,11 @@ def _operation(route: Route) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": route.name, "summary": route.summary, "tags": [route.tag]}
     parameters = [
         {"name": f.name, "in": "path", "required": True, "schema": f.json_schema(), "description": f.description}
-        for f in route.params
+        for f in route.params.fields
     ] + [
         {"name": f.name, "in": "query", "required": f.required, "schema": f.json_schema(),
          "description": f.description}
-        for f in route.query
+        for f in route.query.fields
     ]  # fmt: skip
     if parameters:
         op["parameters"] = parameters

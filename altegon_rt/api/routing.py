@@ -80,8 +80,8 @@ class Route:
     auth: str
     tag: str
     body: Schema | None
-    params: tuple[Field, ...]
-    query: tuple[Field, ...]
+    params: Schema
+    query: Schema
     responses: dict[int, str]
     example: Any
     audit: str | None
@@ -116,8 +116,8 @@ def endpoint(
 
     def wrap(handler: Handler) -> Route:
         return Route(
-            method.upper(), path, handler, summary, auth, tag, body, params, tuple(query),
-            dict(responses), example, audit,
+            method.upper(), path, handler, summary, auth, tag, body, Schema("path", params),
+            Schema("query", tuple(query)), dict(responses), example, audit,
         )  # fmt: skip
 
     return wrap
@@ -151,8 +151,8 @@ async def _build_call(route: Route, services: Services, path_values: dict[str, s
             raise Forbidden("this route is for administrators")
         if route.method != "GET":
             services.limits.check(services.limits.writes_account, call.principal.user_id, "requests")
-    call.path = Schema("path", route.params).validate(path_values)
-    call.query = Schema("query", route.query).validate(dict(request.args.items()))
+    call.path = route.params.validate(path_values)
+    call.query = route.query.validate(dict(request.args.items()))
     if route.body is not None:
         call.body = await _read_body(route.body, services.config.server.max_body_bytes)
     return call

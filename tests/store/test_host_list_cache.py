@@ -30,12 +30,8 @@ async def test_read_that_raced_a_write_is_not_kept() -> None:
     cache = HostListCache()
     seen = cache.writes  # a read starts
     release = trio.Event()
-
-    async def slow_write() -> None:
-        await release.wait()
-
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(cache.write, "a", slow_write)
+        nursery.start_soon(cache.write, "a", release.wait)
         await trio.testing.wait_all_tasks_blocked()
         release.set()
     cache.put("a", seen, meetings(1))  # the read ends after the write: its result may be old
@@ -47,12 +43,8 @@ async def test_read_that_raced_a_write_is_not_kept() -> None:
 async def test_list_read_during_a_write_is_dropped_when_the_write_ends() -> None:
     cache = HostListCache()
     release = trio.Event()
-
-    async def slow_write() -> None:
-        await release.wait()
-
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(cache.write, "a", slow_write)
+        nursery.start_soon(cache.write, "a", release.wait)
         await trio.testing.wait_all_tasks_blocked()
         cache.put("a", cache.writes, meetings(1))  # read entirely inside the write
         release.set()
