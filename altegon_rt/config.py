@@ -64,6 +64,13 @@ class AuthSection:
 
 
 @dataclass(frozen=True, slots=True)
+class EncryptionSection:
+    """The secret that encrypts transcripts and summaries at rest (shared with clients that pre-encrypt)."""
+
+    secret: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LimitsSection:
     """Rate limits: ``<action>_per_min`` requests per minute, burst of the same size."""
 
@@ -89,6 +96,7 @@ class Config:
     tls: TlsSection = field(default_factory=TlsSection)
     storage: StorageSection = field(default_factory=StorageSection)
     auth: AuthSection = field(default_factory=AuthSection)
+    encryption: EncryptionSection = field(default_factory=EncryptionSection)
     limits: LimitsSection = field(default_factory=LimitsSection)
     sfu: SfuSection = field(default_factory=SfuSection)
 
@@ -219,6 +227,8 @@ def validate(config: Config) -> Config:
     a = config.auth
     if a.jwt_secret and len(a.jwt_secret) < 32:
         raise ConfigError("auth.jwt_secret must be at least 32 characters")
+    if config.encryption.secret and len(config.encryption.secret) < 32:
+        raise ConfigError("encryption.secret must be at least 32 characters")
     if a.token_lifetime_s < 1:
         raise ConfigError("auth.token_lifetime_s must be at least 1")
     if a.scrypt_n < 2**10 or a.scrypt_n & (a.scrypt_n - 1):
@@ -253,8 +263,9 @@ def load(
 def as_dict(config: Config) -> dict[str, Any]:
     """The config as plain data (for ``check-config`` output), secrets masked."""
     data = dataclasses.asdict(config)
-    if data["auth"]["jwt_secret"]:
-        data["auth"]["jwt_secret"] = "***"  # noqa: S105 - masking
+    for section, key in (("auth", "jwt_secret"), ("encryption", "secret")):
+        if data[section][key]:
+            data[section][key] = "***"
     if "@" in data["storage"]["mongodb_uri"]:
         scheme, _, rest = data["storage"]["mongodb_uri"].partition("://")
         data["storage"]["mongodb_uri"] = f"{scheme}://***@{rest.rpartition('@')[2]}"

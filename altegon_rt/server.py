@@ -24,9 +24,10 @@ from altegon_rt.api.body_limit import BodyLimit
 from altegon_rt.api.services import Limits, Services
 from altegon_rt.auth.passwords import dummy_hash
 from altegon_rt.auth.principal import Authenticator
-from altegon_rt.auth.secrets_file import load_or_create_secret
+from altegon_rt.auth.secrets_file import ENCRYPTION_SECRET_FILE, load_or_create_secret
 from altegon_rt.auth.tokens import TokenIssuer
 from altegon_rt.config import Config
+from altegon_rt.crypto.transcript_cipher import TranscriptCipher
 from altegon_rt.errors import CannotListen
 from altegon_rt.store import Store
 from altegon_rt.store.datadir import hold_data_dir
@@ -81,23 +82,26 @@ class Server:
         data_dir = self.config.data_dir
         with hold_data_dir(data_dir):
             secret = load_or_create_secret(self.config.auth.jwt_secret, data_dir)
+            cipher = TranscriptCipher(
+                load_or_create_secret(self.config.encryption.secret, data_dir, ENCRYPTION_SECRET_FILE)
+            )
             async with trio.open_nursery() as root:
                 # Signals are ours from the first moment: a SIGTERM while storage starts must still stop the
                 # embedded database (it runs in its own session and would otherwise outlive us).
                 root.start_soon(self._watch_signals, root.cancel_scope)
                 async with trio.open_nursery() as backend:
                     store: Store = await backend.start(Store(self.config.storage, data_dir).run)
-                    services = await self._services(store, secret)
+                    services = await self._services(store, secret, cipher)
                     await self._serve_http(services, task_status)
                     log.info("HTTP stopped; closing storage")
                     backend.cancel_scope.cancel()
                 root.cancel_scope.cancel()
         log.info("stopped; storage closed")
 
-    async def _services(self, store: Store, secret: str) -> Services:
+    async def _services(self, store: Store, secret: str, cipher: TranscriptCipher) -> Services:
         tokens = TokenIssuer(secret, self.config.auth.token_lifetime_s)
         authenticator = Authenticator(tokens, store.api_keys.by_prefix, store.users.by_id)
-        services = Services(self.config, store, tokens, authenticator, Limits.from_config(self.config))
+        services = Services(self.config, store, tokens, authenticator, Limits.from_config(self.config), cipher)
         services.dummy_hash = await trio.to_thread.run_sync(dummy_hash, self.config.auth.scrypt_n)
         return services
 

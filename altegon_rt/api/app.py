@@ -14,7 +14,7 @@ from quart import Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from altegon_rt.api import accounts, admin, health, meetings, openapi, rooms
+from altegon_rt.api import accounts, admin, health, meetings, not_built, openapi, recordings, rooms, transcripts
 from altegon_rt.api.jsonio import error_body
 from altegon_rt.api.routing import Route, mount
 from altegon_rt.api.services import Services
@@ -28,7 +28,10 @@ ROUTES: tuple[Route, ...] = (
     *accounts.ROUTES,
     *rooms.ROUTES,
     *meetings.ROUTES,
+    *recordings.ROUTES,
+    *transcripts.ROUTES,
     *admin.ROUTES,
+    *not_built.ROUTES,
 )
 
 _HTTP_CODES = {

@@ -17,6 +17,7 @@ from altegon_rt.auth.principal import Authenticator, Principal
 from altegon_rt.auth.ratelimit import RateLimiter, retry_after
 from altegon_rt.auth.tokens import TokenIssuer
 from altegon_rt.config import Config
+from altegon_rt.crypto.transcript_cipher import TranscriptCipher
 from altegon_rt.errors import TooManyRequests
 from altegon_rt.store import Store
 
@@ -57,11 +58,14 @@ class Services:
     tokens: TokenIssuer
     authenticator: Authenticator
     limits: Limits
+    cipher: TranscriptCipher
     # scrypt is CPU bound: at most one hash per core but one, so a login burst cannot starve the rest of the
     # server (measured: 64 clients logging in halved the list route's throughput with two hashes at a time).
     hash_limiter: trio.CapacityLimiter = field(
         default_factory=lambda: trio.CapacityLimiter(max(1, (os.cpu_count() or 2) - 1))
     )
+    # Decrypting a transcript is CPU work (key derivation, AES): in worker threads, a few at a time.
+    crypto_limiter: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(2))
     dummy_hash: str = ""
     # Filled by create_app from the route declarations.
     openapi: dict[str, Any] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""The JWT signing secret: from config/env when given, otherwise generated once into the data dir (0600)."""
+"""Secrets (JWT signing, transcript encryption): from config/env, else generated once into the data dir (0600)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from pathlib import Path
 
 from altegon_rt.errors import ConfigError
 
-SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name, not a secret
+JWT_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name, not a secret
+ENCRYPTION_SECRET_FILE = "encryption-secret"  # noqa: S105 - a file name, not a secret
 
 
-def load_or_create_secret(configured: str, data_dir: Path) -> str:
+def load_or_create_secret(configured: str, data_dir: Path, file_name: str = JWT_SECRET_FILE) -> str:
+    """The configured secret, else the one kept in ``data_dir/file_name``, made on first use (mode 0600)."""
     if configured:
         return configured
-    path = data_dir / SECRET_FILE
+    path = data_dir / file_name
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

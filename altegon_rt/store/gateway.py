@@ -25,7 +25,9 @@ from altegon_rt.store.api_keys import ApiKeyRepository
 from altegon_rt.store.audit import AuditRepository
 from altegon_rt.store.embedded import EmbeddedServer
 from altegon_rt.store.meetings import MeetingRepository
+from altegon_rt.store.recordings import RecordingRepository
 from altegon_rt.store.rooms import RoomRepository
+from altegon_rt.store.transcripts import TranscriptRepository
 from altegon_rt.store.users import UserRepository
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ class Store:
         self.rooms = RoomRepository(self)
         self.audit = AuditRepository(self)
         self.api_keys = ApiKeyRepository(self)
+        self.recordings = RecordingRepository(self)
+        self.transcripts = TranscriptRepository(self)
 
     @property
     def kind(self) -> str:
@@ -143,7 +147,7 @@ class Store:
                 await trio.to_thread.run_sync(client.close, abandon_on_cancel=True)
 
     async def _create_indexes(self) -> None:
-        repos = (self.users, self.meetings, self.rooms, self.audit, self.api_keys)
+        repos = (self.users, self.meetings, self.rooms, self.audit, self.api_keys, self.recordings, self.transcripts)
         for repo in repos:
             for keys, options in repo.INDEXES:
                 coll = repo.COLLECTION

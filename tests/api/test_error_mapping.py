@@ -13,6 +13,7 @@ from altegon_rt.api.services import Limits, Services
 from altegon_rt.auth.principal import Authenticator
 from altegon_rt.auth.tokens import TokenIssuer
 from altegon_rt.config import Config
+from altegon_rt.crypto.transcript_cipher import TranscriptCipher
 from altegon_rt.errors import StorageUnavailable
 from altegon_rt.store import Store
 
@@ -33,7 +34,8 @@ def _app(failure: Exception, tmp: Path) -> Any:
     store = FailingStore(failure, tmp)
     tokens = TokenIssuer("s" * 40, 60)
     services = Services(config, store, tokens, Authenticator(tokens, store.api_keys.by_prefix, store.users.by_id),
-                        Limits.from_config(config), dummy_hash="scrypt$1024$8$1$AAAA$AAAA")  # fmt: skip
+                        Limits.from_config(config), TranscriptCipher("c" * 40),
+                        dummy_hash="scrypt$1024$8$1$AAAA$AAAA")  # fmt: skip
     return create_app(services)
 
 

@@ -50,10 +50,10 @@ def test_tokens_roundtrip_expire_and_reject_forgeries() -> None:
 
 
 def test_verified_token_cache_still_checks_expiry() -> None:
-    issuer = TokenIssuer(SECRET, 60)
-    near_expiry = issuer.issue("u1", "user", now=time.time() - 59.5)
+    issuer = TokenIssuer(SECRET, 2)
+    near_expiry = issuer.issue("u1", "user")  # iat is whole seconds: it expires 1 to 2 s from now
     assert issuer.verify(near_expiry).user_id == "u1"  # verified and cached
-    time.sleep(0.6)
+    time.sleep(2.05)
     with pytest.raises(InvalidToken, match="expired"):
         issuer.verify(near_expiry)
     small = TokenIssuer(SECRET, 60, cache_size=2)

@@ -1,0 +1,53 @@
+"""Documented routes this build does not have yet: each answers 501 with a JSON message naming the feature.
+
+They are declared (so they appear in OpenAPI, marked) rather than left to 404, so that a client of the
+documented API learns that the route is known and not built, and never receives an answer that looks real.
+Each entry moves to its own module when its feature is built (issue 4).
+"""
+
+from __future__ import annotations
+
+import re
+
+from altegon_rt.api.routing import PUBLIC, Call, Reply, Route, endpoint
+from altegon_rt.api.schema import Field
+from altegon_rt.errors import NotImplementedYet
+
+TAG = "not built yet"
+
+_PENDING = (
+    ("POST", "/room/{roomId}/upload", "room file upload"),
+    ("GET", "/room/{roomId}/files/{filename}", "room files"),
+    ("GET", "/room/{roomId}/files/{filename}/download", "room file download"),
+    ("DELETE", "/room/{roomId}/files", "room file deletion"),
+    ("POST", "/transcription/generate-summary/{meetingId}", "meeting summaries"),
+    ("GET", "/meeting/{meetingId}/summary", "meeting summaries"),
+    ("GET", "/api/get-speech-token", "speech tokens"),
+    ("GET", "/recordings/user/{userId}/storage-info", "recording storage"),
+    ("PUT", "/recordings/user/{userId}/storage-limit", "recording storage"),
+    ("DELETE", "/recordings/user/{userId}/room/{roomId}/recording/{recordingId}/{fileName}", "recording storage"),
+    ("GET", "/recordings/admin/exceeded-storage-users", "recording storage"),
+    ("POST", "/recordings/user/{userId}/room/{roomId}/recording/{recordingId}/upload-to-blob", "recording storage"),
+    ("GET", "/recordings/user/{userId}/room/{roomId}/recording/{recordingId}/file/{fileName}/sas-url",
+     "signed recording URLs"),
+    ("GET", "/reporting/total-sessions-for-user", "reporting"),
+    ("GET", "/reporting/total-sessions-aggregation-for-user", "reporting"),
+    ("GET", "/reporting/total-sessions-statistics-for-user", "reporting"),
+    ("GET", "/reporting/total-sessions-by-location-for-user", "reporting"),
+    ("GET", "/reporting/total-sessions-and-participants-count-by-location-for-user", "reporting"),
+)  # fmt: skip
+
+
+def _route(method: str, path: str, feature: str) -> Route:
+    async def handler(call: Call) -> Reply:
+        raise NotImplementedYet(f"{feature} is not built in this version of Altegon RT ({method} {path})")
+
+    handler.__name__ = "not_built_" + re.sub(r"\W+", "_", f"{method}_{path}").strip("_").lower()
+    params = [Field(name, "string", max_length=256) for name in re.findall(r"\{(\w+)\}", path)]
+    return endpoint(
+        method, path, tag=TAG, auth=PUBLIC, params=params, summary=f"Not built yet: {feature} (answers 501)",
+        responses={501: f"{feature} is not built yet"},
+    )(handler)  # fmt: skip
+
+
+ROUTES = tuple(_route(*entry) for entry in _PENDING)

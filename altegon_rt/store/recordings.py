@@ -1,0 +1,72 @@
+"""Recordings: who recorded which stream in which room, when it started and stopped, and its status.
+
+Owns the ``recordings`` collection. A recording is running while its ``endTime`` is null; stopping sets it
+once, atomically, so two stops of one recording cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from altegon_rt.store.base import Repository, now, shape
+
+MAX_LIST = 1000
+STOPPED = "stopped"
+
+
+class RecordingIdTaken(Exception):
+    """A recording with this recordingId exists already."""
+
+
+class RecordingRepository(Repository):
+    COLLECTION = "recordings"
+    INDEXES = [
+        ([("recordingId", ASCENDING)], {"unique": True, "name": "recording_id_unique"}),
+        # _id breaks ties between recordings made in the same millisecond, so the list order is stable.
+        ([("ownerId", ASCENDING), ("createdAt", DESCENDING), ("_id", DESCENDING)], {"name": "owner_created"}),
+    ]
+
+    async def create(self, owner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Insert a running recording; raise :class:`RecordingIdTaken` if its recordingId is in use.
+
+        ``fields`` holds roomId, userName, streamId, recordingId, startTime, videoType and status.
+        """
+        stamp = now()
+        doc = {**fields, "ownerId": owner_id, "endTime": None, "createdAt": stamp, "updatedAt": stamp}
+
+        def _insert() -> dict[str, Any]:
+            try:
+                result = self._coll().insert_one(doc)
+            except DuplicateKeyError:
+                raise RecordingIdTaken(fields["recordingId"]) from None
+            return {**doc, "_id": str(result.inserted_id)}
+
+        return await self._store.call(_insert)
+
+    async def by_recording_id(self, recording_id: str) -> dict[str, Any] | None:
+        return shape(await self._store.call(lambda: self._coll().find_one({"recordingId": recording_id})))
+
+    async def stop(self, recording_id: str, end_time: dt.datetime) -> dict[str, Any] | None:
+        """Set the end time of a running recording; the stopped recording, or None if it was not running."""
+        change = {"$set": {"endTime": end_time, "status": STOPPED, "updatedAt": now()}}
+
+        def _stop() -> dict[str, Any] | None:
+            return self._coll().find_one_and_update(
+                {"recordingId": recording_id, "endTime": None}, change, return_document=ReturnDocument.AFTER
+            )
+
+        return shape(await self._store.call(_stop))
+
+    async def list_for(self, owner_id: str | None) -> list[dict[str, Any]]:
+        """An owner's recordings (everyone's for None), newest first, at most :data:`MAX_LIST`."""
+        query = {} if owner_id is None else {"ownerId": owner_id}
+
+        def _find() -> list[dict[str, Any]]:
+            cursor = self._coll().find(query).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]).limit(MAX_LIST)
+            return [shape(doc) for doc in cursor]  # type: ignore[misc]
+
+        return await self._store.call(_find)
