@@ -71,6 +71,13 @@ class EncryptionSection:
 
 
 @dataclass(frozen=True, slots=True)
+class FilesSection:
+    """Room file uploads, kept under ``<data dir>/files``."""
+
+    max_upload_bytes: int = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class LimitsSection:
     """Rate limits: ``<action>_per_min`` requests per minute, burst of the same size."""
 
@@ -97,6 +104,7 @@ class Config:
     storage: StorageSection = field(default_factory=StorageSection)
     auth: AuthSection = field(default_factory=AuthSection)
     encryption: EncryptionSection = field(default_factory=EncryptionSection)
+    files: FilesSection = field(default_factory=FilesSection)
     limits: LimitsSection = field(default_factory=LimitsSection)
     sfu: SfuSection = field(default_factory=SfuSection)
 
@@ -227,6 +235,8 @@ def validate(config: Config) -> Config:
     a = config.auth
     if a.jwt_secret and len(a.jwt_secret) < 32:
         raise ConfigError("auth.jwt_secret must be at least 32 characters")
+    if not 1 <= config.files.max_upload_bytes <= 64 * 1024**3:
+        raise ConfigError("files.max_upload_bytes must be between 1 and 64 GiB")
     if config.encryption.secret and len(config.encryption.secret) < 32:
         raise ConfigError("encryption.secret must be at least 32 characters")
     if a.token_lifetime_s < 1:

@@ -29,6 +29,7 @@ from altegon_rt.auth.tokens import TokenIssuer
 from altegon_rt.config import Config
 from altegon_rt.crypto.transcript_cipher import TranscriptCipher
 from altegon_rt.errors import CannotListen
+from altegon_rt.files.disk import FileDisk
 from altegon_rt.store import Store
 from altegon_rt.store.datadir import hold_data_dir
 
@@ -101,7 +102,15 @@ class Server:
     async def _services(self, store: Store, secret: str, cipher: TranscriptCipher) -> Services:
         tokens = TokenIssuer(secret, self.config.auth.token_lifetime_s)
         authenticator = Authenticator(tokens, store.api_keys.by_prefix, store.users.by_id)
-        services = Services(self.config, store, tokens, authenticator, Limits.from_config(self.config), cipher)
+        services = Services(
+            self.config,
+            store,
+            tokens,
+            authenticator,
+            Limits.from_config(self.config),
+            cipher,
+            FileDisk(self.config.data_dir),
+        )
         services.dummy_hash = await trio.to_thread.run_sync(dummy_hash, self.config.auth.scrypt_n)
         return services
 
@@ -126,7 +135,8 @@ class Server:
     async def _serve_http(self, services: Services, task_status: trio.TaskStatus[list[str]]) -> None:
         hc, sockets = self._hypercorn_config()
         max_body = self.config.server.max_body_bytes
-        limited = BodyLimit(create_app(services), max_body, drain_cap=16 * max_body)
+        uploads = (("POST", r"/room/[^/]+/upload", self.config.files.max_upload_bytes),)
+        limited = BodyLimit(create_app(services), max_body, drain_cap=16 * max_body, overrides=uploads)
         app = wrap_app(limited, hc.wsgi_max_body_size, "asgi")
         async with trio.open_nursery() as front:
 

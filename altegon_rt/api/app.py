@@ -14,7 +14,7 @@ from quart import Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from altegon_rt.api import accounts, admin, health, meetings, not_built, openapi, recordings, rooms, transcripts
+from altegon_rt.api import accounts, admin, files, health, meetings, not_built, openapi, recordings, rooms, transcripts
 from altegon_rt.api.jsonio import error_body
 from altegon_rt.api.routing import Route, mount
 from altegon_rt.api.services import Services
@@ -30,6 +30,7 @@ ROUTES: tuple[Route, ...] = (
     *meetings.ROUTES,
     *recordings.ROUTES,
     *transcripts.ROUTES,
+    *files.ROUTES,
     *admin.ROUTES,
     *not_built.ROUTES,
 )
@@ -53,7 +54,10 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 
 def create_app(services: Services) -> QuartTrio:
     app = QuartTrio("altegon_rt")
-    app.config["MAX_CONTENT_LENGTH"] = services.config.server.max_body_bytes
+    # Per-route limits are enforced by BodyLimit in front of the app; Quart's own one must admit uploads.
+    app.config["MAX_CONTENT_LENGTH"] = max(
+        services.config.server.max_body_bytes, services.config.files.max_upload_bytes
+    )
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
     mount(app, ROUTES, services)
     services.openapi = openapi.build_document(ROUTES)

@@ -9,6 +9,7 @@ sending that much gets no more of our bandwidth. Works for bodies with a Content
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -23,21 +24,33 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class BodyLimit:
-    def __init__(self, app: App, max_bytes: int, drain_cap: int) -> None:
+    """``max_bytes`` for every request, except those matching an override ``(method, path regex, max)``."""
+
+    def __init__(
+        self, app: App, max_bytes: int, drain_cap: int, overrides: tuple[tuple[str, str, int], ...] = ()
+    ) -> None:
         self._app = app
         self._max = max_bytes
         self._cap = drain_cap
+        self._overrides = tuple((method, re.compile(pattern), limit) for method, pattern, limit in overrides)
+
+    def limit_for(self, scope: Scope) -> int:
+        for method, pattern, limit in self._overrides:
+            if scope.get("method") == method and pattern.fullmatch(scope.get("path", "")):
+                return limit
+        return self._max
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        limit = self.limit_for(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self._max:
+        if declared is not None and declared > limit:
             await self._drain(receive, 0)
-            await self._reject(send, close=_is_http1(scope))
+            await self._reject(send, limit, close=_is_http1(scope))
             return
-        await _LimitedExchange(self, scope, receive, send).run()
+        await _LimitedExchange(self, limit, scope, receive, send).run()
 
     async def _drain(self, receive: Receive, seen: int) -> None:
         while seen <= self._cap:
@@ -48,9 +61,9 @@ class BodyLimit:
             if not message.get("more_body", False):
                 return
 
-    async def _reject(self, send: Send, *, close: bool) -> None:
+    async def _reject(self, send: Send, limit: int, *, close: bool) -> None:
         request_id = secrets.token_hex(8)
-        body = error_body("payload_too_large", f"request body is larger than {self._max} bytes")
+        body = error_body("payload_too_large", f"request body is larger than {limit} bytes")
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
@@ -65,8 +78,9 @@ class BodyLimit:
 class _LimitedExchange:
     """One request: its body counted as it arrives, and drained if the app answered without all of it."""
 
-    def __init__(self, limit: BodyLimit, scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(self, limit: BodyLimit, max_bytes: int, scope: Scope, receive: Receive, send: Send) -> None:
         self._limit = limit
+        self._max = max_bytes
         self._scope = scope
         self._receive = receive
         self._send = send
@@ -80,7 +94,7 @@ class _LimitedExchange:
     async def run(self) -> None:
         await self._limit._app(self._scope, self.receive, self.send)
         if self._over and not self._started:
-            await self._limit._reject(self._send, close=self._http1)
+            await self._limit._reject(self._send, self._max, close=self._http1)
         if not self._body_done:
             await self._limit._drain(self._receive, self._seen)
 
@@ -93,7 +107,7 @@ class _LimitedExchange:
             return message
         self._seen += len(message.get("body", b""))
         self._body_done = not message.get("more_body", False)
-        if self._seen > self._limit._max:
+        if self._seen > self._max:
             self._over = True
             if not self._body_done:
                 await self._limit._drain(self._receive, self._seen)
@@ -106,7 +120,7 @@ class _LimitedExchange:
         if self._over:
             if message["type"] == "http.response.start" and not self._started:
                 self._started = True
-                await self._limit._reject(self._send, close=self._http1)
+                await self._limit._reject(self._send, self._max, close=self._http1)
             return
         if message["type"] == "http.response.start":
             self._started = True

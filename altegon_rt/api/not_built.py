@@ -16,10 +16,6 @@ from altegon_rt.errors import NotImplementedYet
 TAG = "not built yet"
 
 _PENDING = (
-    ("POST", "/room/{roomId}/upload", "room file upload"),
-    ("GET", "/room/{roomId}/files/{filename}", "room files"),
-    ("GET", "/room/{roomId}/files/{filename}/download", "room file download"),
-    ("DELETE", "/room/{roomId}/files", "room file deletion"),
     ("POST", "/transcription/generate-summary/{meetingId}", "meeting summaries"),
     ("GET", "/meeting/{meetingId}/summary", "meeting summaries"),
     ("GET", "/api/get-speech-token", "speech tokens"),

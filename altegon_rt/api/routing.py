@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
     content_type: str = "application/json"
+    stream: AsyncIterator[bytes] | None = None  # sent as it is read (file downloads)
 
 
 Handler = Callable[[Call], Awaitable[Reply]]
@@ -208,7 +209,9 @@ async def _audit(route: Route, services: Services, call: Call | None, error: Bas
 
 
 def _respond(reply: Reply) -> Response:
-    if reply.raw is not None:
+    if reply.stream is not None:
+        response = Response(reply.stream, status=reply.status, content_type=reply.content_type)
+    elif reply.raw is not None:
         response = Response(reply.raw, status=reply.status, content_type=reply.content_type)
     elif reply.status == 204 or reply.body is None:
         response = Response(b"", status=reply.status)

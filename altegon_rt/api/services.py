@@ -19,6 +19,7 @@ from altegon_rt.auth.tokens import TokenIssuer
 from altegon_rt.config import Config
 from altegon_rt.crypto.transcript_cipher import TranscriptCipher
 from altegon_rt.errors import TooManyRequests
+from altegon_rt.files.disk import FileDisk
 from altegon_rt.store import Store
 
 log = logging.getLogger("altegon_rt.audit")
@@ -59,6 +60,7 @@ class Services:
     authenticator: Authenticator
     limits: Limits
     cipher: TranscriptCipher
+    files: FileDisk
     # scrypt is CPU bound: at most one hash per core but one, so a login burst cannot starve the rest of the
     # server (measured: 64 clients logging in halved the list route's throughput with two hashes at a time).
     hash_limiter: trio.CapacityLimiter = field(
