@@ -76,9 +76,9 @@ def bare_server(timeout_s: float = 30.0) -> Iterator[tuple[str, int]]:
 
 
 @contextmanager
-def real_server(mongodb_uri: str = "") -> Iterator[ServerProcess]:
+def real_server(mongodb_uri: str = "", extra_env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
     """``altegon-rt serve`` on a temporary data dir; embedded storage unless ``mongodb_uri``; checks its exit."""
-    env = dict(SERVER_ENV)
+    env = dict(SERVER_ENV) | (extra_env or {})
     if mongodb_uri:
         env |= {"ALTEGON_STORAGE_MONGODB_URI": mongodb_uri, "ALTEGON_STORAGE_DATABASE": EXTERNAL_DATABASE}
     with tempfile.TemporaryDirectory(prefix="altegon-bench-") as tmp:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
+
+import trio
 
 from altegon_rt.api.jsonio import error_body
 
+BODY_STREAM = "altegon.body_stream"
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -24,7 +27,13 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class BodyLimit:
-    """``max_bytes`` for every request, except those matching an override ``(method, path regex, max)``."""
+    """``max_bytes`` for every request, except those matching an override ``(method, path regex, max)``.
+
+    Overridden routes are *streamed*: the app sees an empty body, and reads the real one from
+    ``scope[BODY_STREAM]``, an async iterator of chunks that pulls from the server only when asked. Quart reads
+    every body as fast as the network delivers it, whatever the handler does with it; an upload written to disk
+    more slowly would pile up in memory. Pulling here keeps the server's own flow control in force.
+    """
 
     def __init__(
         self, app: App, max_bytes: int, drain_cap: int, overrides: tuple[tuple[str, str, int], ...] = ()
@@ -34,23 +43,24 @@ class BodyLimit:
         self._cap = drain_cap
         self._overrides = tuple((method, re.compile(pattern), limit) for method, pattern, limit in overrides)
 
-    def limit_for(self, scope: Scope) -> int:
+    def limit_for(self, scope: Scope) -> tuple[int, bool]:
+        """The body limit for this request, and whether its body is streamed to the handler."""
         for method, pattern, limit in self._overrides:
             if scope.get("method") == method and pattern.fullmatch(scope.get("path", "")):
-                return limit
-        return self._max
+                return limit, True
+        return self._max, False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        limit = self.limit_for(scope)
+        limit, streamed = self.limit_for(scope)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await self._drain(receive, 0)
             await self._reject(send, limit, close=_is_http1(scope))
             return
-        await _LimitedExchange(self, limit, scope, receive, send).run()
+        await _LimitedExchange(self, limit, scope, receive, send).run(streamed)
 
     async def _drain(self, receive: Receive, seen: int) -> None:
         while seen <= self._cap:
@@ -91,8 +101,12 @@ class _LimitedExchange:
         # A request without a body (no Content-Length or a zero one, not chunked) has nothing left to drain.
         self._body_done = not _may_have_body(scope)
 
-    async def run(self) -> None:
-        await self._limit._app(self._scope, self.receive, self.send)
+    async def run(self, streamed: bool) -> None:
+        if streamed:
+            scope = {**self._scope, BODY_STREAM: self._chunks()}
+            await self._limit._app(scope, _ended_body(), self.send)
+        else:
+            await self._limit._app(self._scope, self.receive, self.send)
         if self._over and not self._started:
             await self._limit._reject(self._send, self._max, close=self._http1)
         if not self._body_done:
@@ -116,6 +130,15 @@ class _LimitedExchange:
             return {"type": "http.request", "body": b"", "more_body": False}
         return message
 
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        """The body, pulled from the server chunk by chunk as the handler asks for it."""
+        while not self._body_done:
+            message = await self.receive()
+            if message["type"] != "http.request":
+                return  # the client went away: the handler sees a body that ends early
+            if message.get("body"):
+                yield message["body"]
+
     async def send(self, message: Message) -> None:
         if self._over:
             if message["type"] == "http.response.start" and not self._started:
@@ -127,6 +150,21 @@ class _LimitedExchange:
             if not self._body_done and self._http1:
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
         await self._send(message)
+
+
+def _ended_body() -> Receive:
+    """A receive for the app of a streamed request: an empty body at once, then nothing until cancelled."""
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await trio.sleep_forever()  # Quart waits here for a disconnect; it cancels this when the answer is sent
+        raise AssertionError("unreachable")
+
+    return receive
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from quart import request
 
+from altegon_rt.api.body_limit import BODY_STREAM
 from altegon_rt.api.multipart import MultipartUpload, boundary_of
 from altegon_rt.api.routing import Call, Reply, endpoint
 from altegon_rt.api.schema import Field
@@ -95,7 +96,8 @@ async def upload_file(call: Call) -> Reply:
     await _room(call, room_id)
     if await call.services.store.files.count(room_id) >= MAX_FILES:
         raise BadRequest(f"a room holds at most {MAX_FILES} files", code="too_many_files")
-    upload = MultipartUpload(aiter(request.body), boundary)
+    # Streamed by BodyLimit in front of the app; Quart's own body reader only when run without it (tests).
+    upload = MultipartUpload(request.scope.get(BODY_STREAM) or aiter(request.body), boundary)
     await upload.open_file()
     doc = await _save(call, room_id, upload)
     call.target["file"] = doc["filename"]

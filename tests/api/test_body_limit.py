@@ -6,7 +6,7 @@ from typing import Any
 
 import trio
 
-from altegon_rt.api.body_limit import BodyLimit
+from altegon_rt.api.body_limit import BODY_STREAM, BodyLimit
 
 Message = dict[str, Any]
 
@@ -126,3 +126,22 @@ async def test_receive_after_the_cut_waits_like_the_server() -> None:
     ex = Exchange([b"x" * 6, b"x" * 6, b"x" * 6], [(b"transfer-encoding", b"chunked")])
     await run(BodyLimit(quart_like, 10, 100), ex)
     assert ex.status == 413 and extra_answers == 0
+
+
+async def test_streamed_route_pulls_the_body_on_demand() -> None:
+    pulled: list[bytes] = []
+
+    async def handler(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive()) == {"type": "http.request", "body": b"", "more_body": False}
+        async for chunk in scope[BODY_STREAM]:
+            pulled.append(chunk)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    ex = Exchange([b"ab", b"cd", b"ef"], [(b"transfer-encoding", b"chunked")])
+    ex.scope["path"] = "/up"
+    await run(BodyLimit(handler, 1, 100, overrides=(("POST", "/up", 10),)), ex)
+    assert ex.status == 200 and pulled == [b"ab", b"cd", b"ef"]
+    over = Exchange([b"x" * 6, b"x" * 6], [(b"transfer-encoding", b"chunked")])
+    over.scope["path"] = "/up"
+    await run(BodyLimit(handler, 1, 100, overrides=(("POST", "/up", 10),)), over)
+    assert over.status == 413
