@@ -82,7 +82,7 @@ def session_document(
 
 
 def _equals_or_unknown(value: str) -> Any:
-    """A location filter: what the reports show as "Unknown" is stored as null, so that value matches both."""
+    """A domain or location filter: what the reports show as "Unknown" is stored as null; that value matches both."""
     return {"$in": [value, None]} if value.lower() == UNKNOWN.lower() else value
 
 
@@ -94,7 +94,7 @@ def match_stage(f: SessionFilter) -> dict[str, Any]:
     if f.session_type:
         match["sessionType"] = f.session_type
     if f.domain:
-        match["domain"] = f.domain.lower()
+        match["domain"] = _equals_or_unknown(f.domain.lower())
     if f.country_code:
         match["location.countryCode"] = _equals_or_unknown(f.country_code.upper())
     if f.country_name:
@@ -140,7 +140,8 @@ class SessionRepository(Repository):
     async def participant_joined(self, session_id: str, participant_id: str) -> bool:
         """Count a participant of a running session once, however often they rejoin; True if newly counted."""
         oid = to_oid(session_id)
-        query = {"_id": oid, "endedAt": None, "participantIds": {"$ne": participant_id}}
+        last_kept = f"participantIds.{MAX_PARTICIPANT_IDS - 1}"
+        query = {"_id": oid, "endedAt": None, "participantIds": {"$ne": participant_id}, last_kept: {"$exists": False}}
         change = {"$push": {"participantIds": participant_id}, "$inc": {"participants": 1},
                   "$set": {"updatedAt": now()}}  # fmt: skip
 
@@ -148,7 +149,12 @@ class SessionRepository(Repository):
             if self._coll().update_one(query, change).modified_count == 1:
                 return True
             # A very large session stops keeping ids (document size); it still counts joins.
-            crowded = {"_id": oid, "endedAt": None, f"participantIds.{MAX_PARTICIPANT_IDS - 1}": {"$exists": True}}
+            crowded = {
+                "_id": oid,
+                "endedAt": None,
+                "participantIds": {"$ne": participant_id},
+                last_kept: {"$exists": True},
+            }
             bump = {"$inc": {"participants": 1}, "$set": {"updatedAt": now()}}
             return self._coll().update_one(crowded, bump).modified_count == 1
 

@@ -15,7 +15,10 @@ import httpx
 import pytest
 import trio
 
+from altegon_rt.api.schema import parse_query_date
 from altegon_rt.config import StorageSection
+from altegon_rt.errors import BadRequest
+from altegon_rt.store import sessions
 from altegon_rt.store.gateway import Store
 from altegon_rt.store.sessions import session_document
 from altegon_rt.testing.process import ServerProcess
@@ -92,6 +95,16 @@ async def test_repository_writes_and_running_sessions(store: Store, client: http
     assert await report(client, alice, BY_CITY) == [{"_id": "Unknown", "totalSessions": 1, "totalParticipants": 7}]
     with pytest.raises(ValueError):
         session_document(alice.id, "party", "x")
+
+
+async def test_participant_ids_are_capped(store: Store, alice: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sessions, "MAX_PARTICIPANT_IDS", 2)
+    session_id = await store.sessions.start(alice.id, "conference", "altegon.com")
+    joined = [await store.sessions.participant_joined(session_id, p) for p in ("u1", "u2", "u1", "u3", "u3", "u2")]
+    # Past the cap, new ids are counted without being kept (so u3 twice); kept ones still are not recounted.
+    assert joined == [True, True, False, True, True, False]
+    doc = await store.sessions.get(session_id)
+    assert doc is not None and doc["participantIds"] == ["u1", "u2"] and doc["participants"] == 4
 
 
 async def seed_october(store: Store, user: User) -> None:
@@ -194,16 +207,19 @@ async def test_date_range_edges(
 
 
 async def test_days_are_utc_days_of_the_start(store: Store, client: httpx.AsyncClient, alice: User) -> None:
+    await record(store, alice, "live", "", start=at(1, 5))  # no domain known: "Unknown"
     # Started 23:30 on the 1st, ended on the 2nd: counted on the 1st.
     await record(store, alice, "live", "a.com", start=at(1, 23, 30))
     await record(store, alice, "live", "b.com", start=at(2, 0))
     await record(store, alice, "live", "a.com", start=at(2, 0, 0, 1))
     await record(store, alice, "live", "a.com", start=at(2, 23, 59, 59_999))
     assert await report(client, alice, PER_DAY) == [
-        {"domainCounts": [{"domain": "a.com", "count": 1}], "date": "2025-10-01T00:00:00.000Z"},
+        {"domainCounts": [{"domain": "Unknown", "count": 1}, {"domain": "a.com", "count": 1}],
+         "date": "2025-10-01T00:00:00.000Z"},
         {"domainCounts": [{"domain": "a.com", "count": 2}, {"domain": "b.com", "count": 1}],
          "date": "2025-10-02T00:00:00.000Z"},
     ]  # fmt: skip
+    assert await report(client, alice, TOTAL, domain="unknown") == 1
 
 
 async def test_nobody_else_is_counted(store: Store, client: httpx.AsyncClient, alice: User, bob: User) -> None:
@@ -262,3 +278,16 @@ async def test_admin_reports_on_everyone(fresh_data_dir: Path) -> None:
             nursery.cancel_scope.cancel()
     finally:
         assert server.terminate() == 0
+
+
+def test_parse_query_date_units() -> None:
+    assert parse_query_date("d", "  ") is None
+    assert parse_query_date("d", "0") == dt.datetime(1970, 1, 1, tzinfo=UTC)
+    assert parse_query_date("d", "2025-10-31", end_of_day=True) == at(31, 23, 59, 59_999)
+    assert parse_query_date("d", "2025-10-31T00:00:00Z", end_of_day=True) == at(31, 0)  # only a bare date
+    assert parse_query_date("d", "9999-12-31", end_of_day=True) == dt.datetime(9999, 12, 31, 23, 59, 59, 999_000,
+                                                                               tzinfo=UTC)  # fmt: skip
+    assert parse_query_date("d", "2025-10-12T14:00:00 0500") == at(12, 9)
+    for bad in ("12345678901234567", "١٢٣", "2025-10-12T14:00:00 5", "x"):
+        with pytest.raises(BadRequest, match="'d'"):
+            parse_query_date("d", bad)
