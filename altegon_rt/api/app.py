@@ -14,7 +14,19 @@ from quart import Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from altegon_rt.api import accounts, admin, files, health, meetings, not_built, openapi, recordings, rooms, transcripts
+from altegon_rt.api import (
+    accounts,
+    admin,
+    files,
+    health,
+    meetings,
+    not_built,
+    openapi,
+    recordings,
+    reporting,
+    rooms,
+    transcripts,
+)
 from altegon_rt.api.jsonio import error_body
 from altegon_rt.api.routing import Route, mount
 from altegon_rt.api.services import Services
@@ -31,6 +43,7 @@ ROUTES: tuple[Route, ...] = (
     *recordings.ROUTES,
     *transcripts.ROUTES,
     *files.ROUTES,
+    *reporting.ROUTES,
     *admin.ROUTES,
     *not_built.ROUTES,
 )

@@ -26,11 +26,6 @@ _PENDING = (
     ("POST", "/recordings/user/{userId}/room/{roomId}/recording/{recordingId}/upload-to-blob", "recording storage"),
     ("GET", "/recordings/user/{userId}/room/{roomId}/recording/{recordingId}/file/{fileName}/sas-url",
      "signed recording URLs"),
-    ("GET", "/reporting/total-sessions-for-user", "reporting"),
-    ("GET", "/reporting/total-sessions-aggregation-for-user", "reporting"),
-    ("GET", "/reporting/total-sessions-statistics-for-user", "reporting"),
-    ("GET", "/reporting/total-sessions-by-location-for-user", "reporting"),
-    ("GET", "/reporting/total-sessions-and-participants-count-by-location-for-user", "reporting"),
 )  # fmt: skip
 
 

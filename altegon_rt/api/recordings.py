@@ -1,81 +1,18 @@
 """Recording controls: ``POST /recording/start``, ``POST /recording/stop`` and ``GET /recordings/list``.
 
-Also owns the request dates these routes take (``startTime``, ``endTime``): epoch milliseconds as a JSON
-number, as the documents' samples send them, or an ISO-8601 string; both become UTC datetimes.
+The request dates these routes take (``startTime``, ``endTime``) are epoch milliseconds as a JSON number, as
+the documents' samples send them, or an ISO-8601 string; both become UTC datetimes (see ``schema.DateField``).
 A user records only in rooms they own, and stops and lists only their own recordings; admins do all of it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Any
 
 from altegon_rt.api.routing import Call, Reply, endpoint
-from altegon_rt.api.schema import Field, Schema
+from altegon_rt.api.schema import DateField, Field, Schema
 from altegon_rt.errors import BadRequest, Conflict, Forbidden, NotFound
 from altegon_rt.store.recordings import RecordingIdTaken
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant a datetime holds
-MAX_DATE_TEXT = 64
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _bad_date(name: str, why: str = "") -> BadRequest:
-    detail = why or "must be a date: epoch milliseconds (a number) or an ISO-8601 string"
-    return BadRequest(f"field '{name}' {detail}", code="invalid_field")
-
-
-def parse_date(name: str, value: Any) -> dt.datetime:
-    """A UTC datetime (millisecond precision) from epoch milliseconds or ISO-8601; BadRequest naming ``name``.
-
-    ISO strings without an offset are taken as UTC. Dates before 1970 are refused: no recording is that old.
-    """
-    if isinstance(value, bool):
-        raise _bad_date(name)
-    if isinstance(value, int | float):
-        if not 0 <= value <= MAX_EPOCH_MS:
-            raise _bad_date(name, "is out of range (epoch milliseconds from 1970 to 9999)")
-        return EPOCH + dt.timedelta(milliseconds=int(value))
-    if not isinstance(value, str):
-        raise _bad_date(name)
-    text = value.strip()
-    if not text or len(text) > MAX_DATE_TEXT or _CONTROL.search(text):
-        raise _bad_date(name)
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.UTC)
-        parsed = parsed.astimezone(dt.UTC)
-    except (ValueError, OverflowError):
-        raise _bad_date(name) from None
-    if parsed < EPOCH:
-        raise _bad_date(name, "is out of range (before 1970)")
-    return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
-
-
-class DateField(Field):
-    """A date field: validated by :func:`parse_date`, described as a number or a date-time string."""
-
-    __slots__ = ()
-
-    def check(self, value: Any) -> dt.datetime:
-        return parse_date(self.name, value)
-
-    def json_schema(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "oneOf": [
-                {"type": "integer", "minimum": 0, "maximum": MAX_EPOCH_MS, "description": "epoch milliseconds"},
-                {"type": "string", "format": "date-time", "maxLength": MAX_DATE_TEXT},
-            ]
-        }
-        if self.description:
-            out["description"] = self.description
-        if self.example is not None:
-            out["example"] = self.example
-        return out
-
 
 RECORDING_ID = Field("recordingId", "id", max_length=128, description="Recording id (unique)",
                      example="1756364334628_738386")  # fmt: skip

@@ -6,6 +6,7 @@ required``. Validation never trusts types from JSON: ``True`` is not an integer,
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,3 +128,86 @@ class Schema:
             "properties": {f.name: f.json_schema() for f in self.fields},
             "required": [f.name for f in self.fields if f.required],
         }
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant a datetime holds
+MAX_DATE_TEXT = 64
+_DATE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _bad_date(name: str, why: str = "") -> BadRequest:
+    detail = why or "must be a date: epoch milliseconds (a number) or an ISO-8601 string"
+    return BadRequest(f"field '{name}' {detail}", code="invalid_field")
+
+
+def parse_date(name: str, value: Any) -> dt.datetime:
+    """A UTC datetime (millisecond precision) from epoch milliseconds or ISO-8601; BadRequest naming ``name``.
+
+    ISO strings without an offset are taken as UTC. Dates before 1970 are refused: nothing we store is that old.
+    """
+    if isinstance(value, bool):
+        raise _bad_date(name)
+    if isinstance(value, int | float):
+        if not 0 <= value <= MAX_EPOCH_MS:
+            raise _bad_date(name, "is out of range (epoch milliseconds from 1970 to 9999)")
+        return EPOCH + dt.timedelta(milliseconds=int(value))
+    if not isinstance(value, str):
+        raise _bad_date(name)
+    text = value.strip()
+    if not text or len(text) > MAX_DATE_TEXT or _DATE_CONTROL.search(text):
+        raise _bad_date(name)
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        parsed = parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise _bad_date(name) from None
+    if parsed < EPOCH:
+        raise _bad_date(name, "is out of range (before 1970)")
+    return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SPACED_OFFSET = re.compile(r" (\d{2}(:?\d{2})?)$")
+
+
+def parse_query_date(name: str, text: str, *, end_of_day: bool = False) -> dt.datetime | None:
+    """A date from a query string: None when empty, else as :func:`parse_date`; digits alone are epoch ms.
+
+    An unencoded ``+hh:mm`` offset arrives as a space, and is read as the ``+`` it was. With ``end_of_day``,
+    a bare ``YYYY-MM-DD`` means the last millisecond of that day (so an end date includes its day).
+    """
+    text = text.strip()
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        return parse_date(name, int(text) if len(text) <= 16 else -1)
+    text = _SPACED_OFFSET.sub(r"+\1", text)
+    parsed = parse_date(name, text)
+    if end_of_day and _DATE_ONLY.match(text):
+        parsed = parsed.replace(hour=23, minute=59, second=59, microsecond=999_000)
+    return parsed
+
+
+class DateField(Field):
+    """A date field: validated by :func:`parse_date`, described as a number or a date-time string."""
+
+    __slots__ = ()
+
+    def check(self, value: Any) -> dt.datetime:
+        return parse_date(self.name, value)
+
+    def json_schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "oneOf": [
+                {"type": "integer", "minimum": 0, "maximum": MAX_EPOCH_MS, "description": "epoch milliseconds"},
+                {"type": "string", "format": "date-time", "maxLength": MAX_DATE_TEXT},
+            ]
+        }
+        if self.description:
+            out["description"] = self.description
+        if self.example is not None:
+            out["example"] = self.example
+        return out

@@ -28,6 +28,7 @@ from altegon_rt.store.files import FileRepository
 from altegon_rt.store.meetings import MeetingRepository
 from altegon_rt.store.recordings import RecordingRepository
 from altegon_rt.store.rooms import RoomRepository
+from altegon_rt.store.sessions import SessionRepository
 from altegon_rt.store.transcripts import TranscriptRepository
 from altegon_rt.store.users import UserRepository
 
@@ -56,6 +57,7 @@ class Store:
         self.recordings = RecordingRepository(self)
         self.transcripts = TranscriptRepository(self)
         self.files = FileRepository(self)
+        self.sessions = SessionRepository(self)
 
     @property
     def kind(self) -> str:
@@ -150,15 +152,9 @@ class Store:
 
     async def _create_indexes(self) -> None:
         repos = (
-            self.users,
-            self.meetings,
-            self.rooms,
-            self.audit,
-            self.api_keys,
-            self.recordings,
-            self.transcripts,
-            self.files,
-        )
+            self.users, self.meetings, self.rooms, self.audit, self.api_keys, self.recordings, self.transcripts,
+            self.files, self.sessions,
+        )  # fmt: skip
         for repo in repos:
             for keys, options in repo.INDEXES:
                 coll = repo.COLLECTION

@@ -15,6 +15,7 @@ from altegon_rt.auth.tokens import TokenIssuer
 from altegon_rt.config import Config
 from altegon_rt.crypto.transcript_cipher import TranscriptCipher
 from altegon_rt.errors import StorageUnavailable
+from altegon_rt.files.disk import FileDisk
 from altegon_rt.store import Store
 
 
@@ -34,7 +35,7 @@ def _app(failure: Exception, tmp: Path) -> Any:
     store = FailingStore(failure, tmp)
     tokens = TokenIssuer("s" * 40, 60)
     services = Services(config, store, tokens, Authenticator(tokens, store.api_keys.by_prefix, store.users.by_id),
-                        Limits.from_config(config), TranscriptCipher("c" * 40),
+                        Limits.from_config(config), TranscriptCipher("c" * 40), FileDisk(tmp),
                         dummy_hash="scrypt$1024$8$1$AAAA$AAAA")  # fmt: skip
     return create_app(services)
 

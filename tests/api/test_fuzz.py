@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from altegon_rt.api import not_built
+from altegon_rt.api import not_built, reporting
 from altegon_rt.api.app import ROUTES
 from altegon_rt.testing.process import ServerProcess
 from tests.conftest import User
@@ -87,6 +87,27 @@ async def test_garbage_paths_and_queries(
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         r = await client.request(route.method, _concrete(route.path, segment), params=query, headers=alice.headers)
     check(r)
+
+
+REPORT_PARAMS = sorted({f.name for f in reporting.QUERY} | {"userId"})
+report_values = st.text(max_size=30) | st.integers().map(str) | st.sampled_from(["", "Unknown", "2025-10-01", "live"])
+
+
+@FUZZ
+@given(
+    route=st.sampled_from(reporting.ROUTES),
+    query=st.dictionaries(st.sampled_from(REPORT_PARAMS), report_values, max_size=8),
+    own_id=st.booleans(),
+)
+async def test_garbage_report_filters(
+    server: ServerProcess, alice: User, route: Any, query: dict[str, str], own_id: bool
+) -> None:
+    if own_id:
+        query["userID"] = alice.id
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        r = await client.get(route.path, params=query, headers=alice.headers)
+    check(r)
+    assert r.status_code in (200, 400, 403), r.text
 
 
 @FUZZ

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from altegon_rt.api.recordings import parse_date
+from altegon_rt.api.schema import parse_date
 from altegon_rt.errors import BadRequest
 from altegon_rt.testing.process import ServerProcess
 from tests.api.test_admin import _admin_server
