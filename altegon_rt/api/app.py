@@ -14,7 +14,19 @@ from quart import Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from altegon_rt.api import accounts, admin, health, meetings, not_built, openapi, recordings, rooms, transcripts
+from altegon_rt.api import (
+    accounts,
+    admin,
+    health,
+    meetings,
+    not_built,
+    openapi,
+    recordings,
+    rooms,
+    speech,
+    summaries,
+    transcripts,
+)
 from altegon_rt.api.jsonio import error_body
 from altegon_rt.api.routing import Route, mount
 from altegon_rt.api.services import Services
@@ -30,6 +42,8 @@ ROUTES: tuple[Route, ...] = (
     *meetings.ROUTES,
     *recordings.ROUTES,
     *transcripts.ROUTES,
+    *summaries.ROUTES,
+    *speech.ROUTES,
     *admin.ROUTES,
     *not_built.ROUTES,
 )

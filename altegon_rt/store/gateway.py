@@ -27,6 +27,7 @@ from altegon_rt.store.embedded import EmbeddedServer
 from altegon_rt.store.meetings import MeetingRepository
 from altegon_rt.store.recordings import RecordingRepository
 from altegon_rt.store.rooms import RoomRepository
+from altegon_rt.store.summaries import SummaryRepository
 from altegon_rt.store.transcripts import TranscriptRepository
 from altegon_rt.store.users import UserRepository
 
@@ -54,6 +55,7 @@ class Store:
         self.api_keys = ApiKeyRepository(self)
         self.recordings = RecordingRepository(self)
         self.transcripts = TranscriptRepository(self)
+        self.summaries = SummaryRepository(self)
 
     @property
     def kind(self) -> str:
@@ -147,7 +149,8 @@ class Store:
                 await trio.to_thread.run_sync(client.close, abandon_on_cancel=True)
 
     async def _create_indexes(self) -> None:
-        repos = (self.users, self.meetings, self.rooms, self.audit, self.api_keys, self.recordings, self.transcripts)
+        repos = (self.users, self.meetings, self.rooms, self.audit, self.api_keys, self.recordings, self.transcripts,
+                 self.summaries)  # fmt: skip
         for repo in repos:
             for keys, options in repo.INDEXES:
                 coll = repo.COLLECTION

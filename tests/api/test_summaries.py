@@ -1,0 +1,151 @@
+"""Meeting summaries over the real server: the embedded default, and an OpenAI-compatible fake on loopback."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from altegon_rt.ai.notes import FIELDS, validate_notes
+from altegon_rt.testing.process import ServerProcess
+from tests.api.fake_upstream import FakeUpstream
+from tests.api.test_meetings import create_meeting
+from tests.api.test_transcripts import send
+from tests.conftest import HIGH_LIMITS, User, assert_error, database, make_user
+
+LINES = [
+    "Welcome everyone. Today we review the release plan for the mobile app.",
+    "The release plan looks good but testing is behind. Maybe we need another week?",
+    "We decided to move the release to next Friday.",
+    "I will write the test report by next Monday.",
+]
+FAKE_NOTES = {
+    "title": "Release planning", "summary": "The team moved the mobile release to Friday.",
+    "highlights": ["Release moves to Friday."],
+    "chapters": [{"timestamp": "0:00", "title": "Release", "bullets": ["Testing is behind."]}],
+    "decisions": ["Release on Friday (Ada)."],
+    "actions": [{"action": "Write the test report", "assignee": "Ada"}],
+    "qna": [], "participants": [{"name": "Ada", "role": "Host"}], "topics": ["Release"],
+    "keywords": ["release"], "ambiguities": [],
+}  # fmt: skip
+
+
+async def meeting_with_transcript(client: httpx.AsyncClient, user: User) -> str:
+    meeting_id = await create_meeting(client, user)
+    for line in LINES:
+        assert (await send(client, user, meeting_id, line)).status_code == 201
+    return meeting_id
+
+
+async def generate(client: httpx.AsyncClient, user: User, meeting_id: str) -> httpx.Response:
+    return await client.post(f"/transcription/generate-summary/{meeting_id}", headers=user.headers)
+
+
+async def summary_generated(client: httpx.AsyncClient, user: User, meeting_id: str) -> bool:
+    r = await client.get(f"/meetings/list/{user.id}", headers=user.headers)
+    return next(m for m in r.json()["data"] if m["_id"] == meeting_id)["summaryGenerated"]
+
+
+def stored_summaries(server: ServerProcess, meeting_id: str) -> list[dict[str, Any]]:
+    with database(server) as db:
+        return list(db.summaries.find({"meetingId": meeting_id}))
+
+
+async def test_embedded_default_generates_documented_notes_deterministically(
+    client: httpx.AsyncClient, alice: User, server: ServerProcess
+) -> None:
+    meeting_id = await meeting_with_transcript(client, alice)
+    assert not await summary_generated(client, alice, meeting_id)
+    r = await generate(client, alice, meeting_id)
+    assert r.status_code == 200 and r.json() == {"msg": "Summary Generated Successfully."}
+    assert await summary_generated(client, alice, meeting_id)
+    first = (await client.get(f"/meeting/{meeting_id}/summary", headers=alice.headers)).json()
+    notes = first["notes"]
+    assert list(notes) == list(FIELDS) and validate_notes(notes) == notes
+    assert isinstance(first["summary"], str) and first["summary"] == notes["summary"] and "release" in first["summary"]
+    assert notes["chapters"][0]["timestamp"] == "00:00"
+    assert all(re.fullmatch(r"\d{2,}:\d{2}", c["timestamp"]) for c in notes["chapters"])
+    assert notes["participants"] == [{"name": "Ada", "role": "Host"}]
+    assert "release" in notes["keywords"] and notes["decisions"] and notes["actions"]
+    # Regenerating replaces the one stored summary with the same result.
+    assert (await generate(client, alice, meeting_id)).status_code == 200
+    again = (await client.get(f"/meeting/{meeting_id}/summary", headers=alice.headers)).json()
+    assert again == first
+    [doc] = stored_summaries(server, meeting_id)
+    raw = json.dumps({k: v for k, v in doc.items() if k in ("summary", "notes")})
+    assert doc["isEncrypted"] is True and "release" not in raw.lower() and notes["title"] not in raw
+
+
+async def test_who_may_generate_and_read(client: httpx.AsyncClient, alice: User, bob: User) -> None:
+    meeting_id = await meeting_with_transcript(client, alice)
+    assert_error(await client.get(f"/meeting/{meeting_id}/summary", headers=alice.headers), 404, "summary_not_found")
+    assert_error(await generate(client, bob, meeting_id), 403, "forbidden")
+    assert (await generate(client, alice, meeting_id)).status_code == 200
+    assert_error(await client.get(f"/meeting/{meeting_id}/summary", headers=bob.headers), 403, "forbidden")
+    assert_error(await client.get(f"/meeting/{meeting_id}/summary"), 401)
+    missing = "0123456789abcdef01234567"
+    assert_error(await generate(client, alice, missing), 404)
+    assert_error(await client.get(f"/meeting/{missing}/summary", headers=alice.headers), 404)
+    assert_error(await generate(client, alice, "nope"), 400)
+    empty = await create_meeting(client, alice)
+    assert_error(await generate(client, alice, empty), 409, "transcript_empty")
+
+
+@pytest.fixture(scope="module")
+def fake_ai() -> Iterator[FakeUpstream]:
+    fake = FakeUpstream(answer=FAKE_NOTES).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def ai_server(tmp_path_factory: pytest.TempPathFactory, fake_ai: FakeUpstream) -> Iterator[ServerProcess]:
+    env = {**HIGH_LIMITS, "ALTEGON_AI_OPENAI_BASE_URL": fake_ai.url, "ALTEGON_AI_OPENAI_API_KEY": "sk-test-key-123",
+           "ALTEGON_AI_OPENAI_MODEL": "test-model", "ALTEGON_AI_TIMEOUT_S": "1"}  # fmt: skip
+    proc = ServerProcess(tmp_path_factory.mktemp("ai-server"), env=env)
+    yield proc
+    assert proc.terminate() == 0, proc.log_text()
+    assert "Traceback" not in proc.log_text() and "sk-test-key-123" not in proc.log_text()
+
+
+async def test_openai_compatible_service_success(ai_server: ServerProcess, fake_ai: FakeUpstream) -> None:
+    fake_ai.mode, fake_ai.requests[:] = "ok", []
+    async with httpx.AsyncClient(base_url=ai_server.url, timeout=30) as client:
+        user = await make_user(client)
+        meeting_id = await meeting_with_transcript(client, user)
+        assert (await generate(client, user, meeting_id)).status_code == 200
+        body = (await client.get(f"/meeting/{meeting_id}/summary", headers=user.headers)).json()
+        assert await summary_generated(client, user, meeting_id)
+    assert body["summary"] == FAKE_NOTES["summary"]
+    assert body["notes"]["title"] == "Release planning" and body["notes"]["chapters"][0]["timestamp"] == "00:00"
+    assert body["notes"]["actions"] == [{"action": "Write the test report", "assignee": "Ada",
+                                        "due_date": "Not specified"}]  # fmt: skip
+    [seen] = fake_ai.requests
+    assert seen.path == "/v1/chat/completions" and seen.headers["authorization"] == "Bearer sk-test-key-123"
+    sent = json.loads(seen.body)
+    assert sent["model"] == "test-model" and sent["response_format"] == {"type": "json_object"}
+    assert "[00:00] Ada: Welcome everyone." in sent["messages"][1]["content"]
+    [doc] = stored_summaries(ai_server, meeting_id)
+    assert "Release planning" not in json.dumps({k: doc[k] for k in ("summary", "notes")})
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "code"),
+    [("slow", 504, "upstream_timeout"), ("500", 502, "upstream_error"), ("invalid", 502, "upstream_error"),
+     ("shape", 502, "upstream_error")],
+)  # fmt: skip
+async def test_openai_failures_store_nothing(
+    ai_server: ServerProcess, fake_ai: FakeUpstream, mode: str, status: int, code: str
+) -> None:
+    fake_ai.mode, fake_ai.slow_s = mode, 2.5
+    async with httpx.AsyncClient(base_url=ai_server.url, timeout=30) as client:
+        user = await make_user(client)
+        meeting_id = await meeting_with_transcript(client, user)
+        assert_error(await generate(client, user, meeting_id), status, code)
+        assert_error(await client.get(f"/meeting/{meeting_id}/summary", headers=user.headers), 404)
+        assert not await summary_generated(client, user, meeting_id)
+    assert stored_summaries(ai_server, meeting_id) == []
