@@ -16,6 +16,7 @@ Same input, same output: every ordering has an explicit tie-break.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import re
@@ -74,23 +75,22 @@ class _Analysis:
     def __init__(self, lines: Sequence[Line]) -> None:
         self.lines = lines
         self.sentences = _sentences(lines)
-        self.freq: Counter[str] = Counter(w for _, s in self.sentences for w in words(s))
-        self.scores = [self._score(s) for _, s in self.sentences]
+        self.terms = [words(s) for _, s in self.sentences]
+        self.freq: Counter[str] = Counter(w for terms in self.terms for w in terms)
+        self.scores = [self._score(terms) for terms in self.terms]
 
-    def _score(self, sentence: str) -> float:
-        terms = words(sentence)
+    def _score(self, terms: list[str]) -> float:
         if not terms:
             return 0.0
         return sum(self.freq[t] for t in set(terms)) / math.sqrt(len(terms))
 
     def top(self, indexes: Sequence[int], count: int) -> list[int]:
         """The ``count`` best sentence indexes among ``indexes``, back in transcript order."""
-        ranked = sorted(indexes, key=lambda i: (-self.scores[i], i))
-        return sorted(ranked[:count])
+        return sorted(heapq.nsmallest(count, indexes, key=lambda i: (-self.scores[i], i)))
 
     def keywords(self, count: int, indexes: Sequence[int] | None = None) -> list[str]:
-        freq = self.freq if indexes is None else Counter(w for i in indexes for w in words(self.sentences[i][1]))
-        return [w for w, _ in sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))[:count]]
+        freq = self.freq if indexes is None else Counter(w for i in indexes for w in self.terms[i])
+        return [w for w, _ in heapq.nsmallest(count, freq.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     def said(self, i: int) -> str:
         return self.sentences[i][1]
@@ -101,10 +101,9 @@ class _Analysis:
 
 def _topics(analysis: _Analysis) -> list[str]:
     pairs: Counter[str] = Counter()
-    for _, sentence in analysis.sentences:
-        terms = words(sentence)
+    for terms in analysis.terms:
         pairs.update(f"{a} {b}" for a, b in itertools.pairwise(terms) if a != b)
-    repeated = [p for p, n in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 2][:5]
+    repeated = [p for p, n in heapq.nsmallest(5, pairs.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 2]
     topics = [p.capitalize() for p in repeated]
     for word in analysis.keywords(8):
         if len(topics) >= 5:
@@ -144,11 +143,10 @@ def _assignee(analysis: _Analysis, i: int, names: list[str]) -> str:
 
 def _actions(analysis: _Analysis, names: list[str]) -> list[dict[str, str]]:
     out = []
+    firsts = sorted({re.escape(n.split()[0]) for n in names if n.split()})
+    named = re.compile(rf"\s*({'|'.join(firsts)}) will\b", re.IGNORECASE) if firsts else None
     for i, (_, sentence) in enumerate(analysis.sentences):
-        named = any(
-            re.match(rf"\s*{re.escape(n.split()[0])} will\b", sentence, re.IGNORECASE) for n in names if n.split()
-        )
-        if sentence.endswith("?") or not (ACTION.search(sentence) or named):
+        if sentence.endswith("?") or not (ACTION.search(sentence) or (named and named.match(sentence))):
             continue
         due = DUE.search(sentence)
         out.append({"action": sentence, "assignee": _assignee(analysis, i, names),

@@ -31,15 +31,22 @@ class SummaryProvider(Protocol):
 
 
 class ExtractiveProvider:
-    """The embedded default: :mod:`altegon_rt.ai.extractive` in a worker thread (it is CPU work)."""
+    """The embedded default: :mod:`altegon_rt.ai.extractive` in a worker thread, one at a time.
+
+    It is CPU work (about 1.5 s for a 20,000-line transcript), so concurrent generations queue here rather
+    than taking every core from the request handlers.
+    """
 
     name = "embedded"
 
+    def __init__(self) -> None:
+        self._limiter = trio.CapacityLimiter(1)
+
     async def meeting_notes(self, lines: Sequence[Line]) -> dict[str, Any]:
-        return await trio.to_thread.run_sync(extractive.meeting_notes, list(lines))
+        return await trio.to_thread.run_sync(extractive.meeting_notes, list(lines), limiter=self._limiter)
 
     async def chat_summary(self, lines: Sequence[Line]) -> str:
-        return await trio.to_thread.run_sync(extractive.chat_summary, list(lines))
+        return await trio.to_thread.run_sync(extractive.chat_summary, list(lines), limiter=self._limiter)
 
 
 def build_provider(config: AiSection) -> SummaryProvider:

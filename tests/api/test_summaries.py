@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from altegon_rt.ai.notes import FIELDS, validate_notes
+from altegon_rt.ai.notes import FIELDS, Line, validate_notes
+from altegon_rt.ai.openai import OpenAIProvider
+from altegon_rt.config import AiSection
+from altegon_rt.errors import BadGateway
 from altegon_rt.testing.process import ServerProcess
 from tests.api.fake_upstream import FakeUpstream
 from tests.api.test_meetings import create_meeting
@@ -105,7 +109,8 @@ def fake_ai() -> Iterator[FakeUpstream]:
 @pytest.fixture(scope="module")
 def ai_server(tmp_path_factory: pytest.TempPathFactory, fake_ai: FakeUpstream) -> Iterator[ServerProcess]:
     env = {**HIGH_LIMITS, "ALTEGON_AI_OPENAI_BASE_URL": fake_ai.url, "ALTEGON_AI_OPENAI_API_KEY": "sk-test-key-123",
-           "ALTEGON_AI_OPENAI_MODEL": "test-model", "ALTEGON_AI_TIMEOUT_S": "1"}  # fmt: skip
+           "ALTEGON_AI_OPENAI_MODEL": "test-model", "ALTEGON_AI_TIMEOUT_S": "1",
+           "ALTEGON_LIMITS_SUMMARIES_PER_ACCOUNT_PER_MIN": "2"}  # fmt: skip
     proc = ServerProcess(tmp_path_factory.mktemp("ai-server"), env=env)
     yield proc
     assert proc.terminate() == 0, proc.log_text()
@@ -149,3 +154,52 @@ async def test_openai_failures_store_nothing(
         assert_error(await client.get(f"/meeting/{meeting_id}/summary", headers=user.headers), 404)
         assert not await summary_generated(client, user, meeting_id)
     assert stored_summaries(ai_server, meeting_id) == []
+
+
+async def test_azure_shape_chat_summary_and_unreachable_service(fake_ai: FakeUpstream) -> None:
+    """The provider itself, in process, against the loopback fake: Azure URL shape and header."""
+    fake_ai.mode, fake_ai.requests[:] = "ok", []
+    config = AiSection(openai_base_url=fake_ai.url, openai_api_key="azure-key", azure_deployment="notes-dep",
+                       azure_api_version="2024-06-01", timeout_s=5)  # fmt: skip
+    provider = OpenAIProvider(config)
+    notes = await provider.meeting_notes([Line("Ada", "Hello there.", 0)])
+    assert notes["title"] == "Release planning"
+    [seen] = fake_ai.requests
+    assert seen.path == "/openai/deployments/notes-dep/chat/completions?api-version=2024-06-01"
+    assert seen.headers["api-key"] == "azure-key" and "authorization" not in seen.headers
+    assert "model" not in json.loads(seen.body)
+    fake_ai.answer = {"summary": "Ada greeted everyone."}
+    try:
+        assert await provider.chat_summary([Line("Ada", "Hello there.", 0)]) == "Ada greeted everyone."
+    finally:
+        fake_ai.answer = FAKE_NOTES
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]  # bound, never listening: connections are refused
+        gone = OpenAIProvider(AiSection(openai_base_url=f"http://127.0.0.1:{closed_port}", timeout_s=5))
+        with pytest.raises(BadGateway, match="unreachable"):
+            await gone.meeting_notes([Line("Ada", "Hello there.", 0)])
+
+
+async def test_generation_is_audited(client: httpx.AsyncClient, alice: User, bob: User, server: ServerProcess) -> None:
+    meeting_id = await meeting_with_transcript(client, alice)
+    assert (await generate(client, alice, meeting_id)).status_code == 200
+    assert (await generate(client, bob, meeting_id)).status_code == 403
+    with database(server) as db:
+        entries = list(db.audit.find({"action": "summary.generate", "target.id": meeting_id}))
+    outcomes = sorted((e["actor"], e["outcome"]) for e in entries)
+    assert outcomes == sorted([(alice.id, "success"), (bob.id, "failure:forbidden")])
+
+
+async def test_generation_has_its_own_rate_limit(ai_server: ServerProcess, fake_ai: FakeUpstream) -> None:
+    fake_ai.mode = "ok"
+    async with httpx.AsyncClient(base_url=ai_server.url, timeout=30) as client:
+        user = await make_user(client)
+        meeting_id = await meeting_with_transcript(client, user)
+        for _ in range(2):
+            assert (await generate(client, user, meeting_id)).status_code == 200
+        r = await generate(client, user, meeting_id)
+        assert_error(r, 429, "rate_limited")
+        assert int(r.headers["Retry-After"]) >= 1
+        other = await make_user(client)  # per account: another user is not limited
+        assert (await generate(client, other, await meeting_with_transcript(client, other))).status_code == 200

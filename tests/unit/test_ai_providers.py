@@ -82,3 +82,11 @@ def test_transcript_format_and_provider_choice() -> None:
     assert text == "[00:00] Ada: Hello there\n[01:15] Bob: Hi"
     assert isinstance(build_provider(AiSection()), ExtractiveProvider)
     assert isinstance(build_provider(AiSection(openai_base_url="https://api.example.com")), OpenAIProvider)
+
+
+async def test_embedded_provider_runs_in_a_worker_thread() -> None:
+    provider = ExtractiveProvider()
+    lines = [Line("Ada", "We decided to ship the release on Friday.", 0, True)]
+    notes = await provider.meeting_notes(lines)
+    assert notes["decisions"] == ["We decided to ship the release on Friday. (Ada)"]
+    assert (await provider.chat_summary(lines)).startswith("Ada discussed")
