@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 
 from altegon_rt.store.base import Repository, now, shape
 
@@ -26,7 +27,15 @@ class SummaryRepository(Repository):
             "updatedAt": stamp,
         }
         change = {"$set": doc, "$setOnInsert": {"createdAt": stamp}}
-        await self._store.call(lambda: self._coll().update_one({"meetingId": meeting_id}, change, upsert=True))
+
+        def _upsert() -> None:
+            try:
+                self._coll().update_one({"meetingId": meeting_id}, change, upsert=True)
+            except DuplicateKeyError:
+                # Two generations raced and both tried to insert: the other one's document exists now.
+                self._coll().update_one({"meetingId": meeting_id}, change)
+
+        await self._store.call(_upsert)
 
     async def get(self, meeting_id: str) -> dict[str, Any] | None:
         return shape(await self._store.call(lambda: self._coll().find_one({"meetingId": meeting_id})))

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import trio
 
 from altegon_rt.ai.notes import FIELDS, Line, validate_notes
 from altegon_rt.ai.openai import OpenAIProvider
@@ -203,3 +204,19 @@ async def test_generation_has_its_own_rate_limit(ai_server: ServerProcess, fake_
         assert int(r.headers["Retry-After"]) >= 1
         other = await make_user(client)  # per account: another user is not limited
         assert (await generate(client, other, await meeting_with_transcript(client, other))).status_code == 200
+
+
+async def test_concurrent_generations_keep_one_summary(
+    client: httpx.AsyncClient, alice: User, server: ServerProcess
+) -> None:
+    meeting_id = await meeting_with_transcript(client, alice)
+    statuses: list[int] = []
+
+    async def one() -> None:
+        statuses.append((await generate(client, alice, meeting_id)).status_code)
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(4):
+            nursery.start_soon(one)
+    assert statuses == [200] * 4
+    assert len(stored_summaries(server, meeting_id)) == 1
