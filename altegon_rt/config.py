@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -85,6 +86,29 @@ class LimitsSection:
     login_per_account_per_min: int = 10
     register_per_ip_per_min: int = 10
     writes_per_account_per_min: int = 600
+    summaries_per_account_per_min: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class AiSection:
+    """Meeting summaries: an OpenAI-compatible service when ``openai_base_url`` is set, else the embedded one."""
+
+    openai_base_url: str = ""
+    openai_api_key: str = ""
+    openai_model: str = "gpt-4o-mini"
+    azure_deployment: str = ""
+    azure_api_version: str = "2024-06-01"
+    timeout_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechSection:
+    """Azure Speech: the key and region that ``GET /api/get-speech-token`` exchanges for browser tokens."""
+
+    azure_key: str = ""
+    azure_region: str = ""
+    token_url: str = ""
+    timeout_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +130,8 @@ class Config:
     encryption: EncryptionSection = field(default_factory=EncryptionSection)
     files: FilesSection = field(default_factory=FilesSection)
     limits: LimitsSection = field(default_factory=LimitsSection)
+    ai: AiSection = field(default_factory=AiSection)
+    speech: SpeechSection = field(default_factory=SpeechSection)
     sfu: SfuSection = field(default_factory=SfuSection)
 
     @property
@@ -204,6 +230,26 @@ def _check_port(name: str, port: int, allow_zero: bool) -> None:
         raise ConfigError(f"{name} must be between {low} and 65535, got {port}")
 
 
+def _validate_ai(ai: AiSection, speech: SpeechSection) -> None:
+    if ai.openai_base_url and not ai.openai_base_url.startswith(("https://", "http://")):
+        raise ConfigError("ai.openai_base_url must start with https:// or http://")
+    if ai.openai_base_url and not (ai.azure_deployment or ai.openai_model):
+        raise ConfigError("ai.openai_model must be set (or ai.azure_deployment for Azure OpenAI)")
+    if ai.azure_deployment and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", ai.azure_deployment):
+        raise ConfigError(f"ai.azure_deployment is not a deployment name: {ai.azure_deployment!r}")
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,32}", ai.azure_api_version):
+        raise ConfigError(f"ai.azure_api_version is not an API version: {ai.azure_api_version!r}")
+    if speech.azure_region and not re.fullmatch(r"[a-z0-9]{1,40}", speech.azure_region):
+        raise ConfigError(f"speech.azure_region is not an Azure region name: {speech.azure_region!r}")
+    if speech.token_url and not speech.token_url.startswith(("https://", "http://")):
+        raise ConfigError("speech.token_url must start with https:// or http://")
+    if speech.azure_key and not (speech.azure_region or speech.token_url):
+        raise ConfigError("speech.azure_region (or speech.token_url) must be set with speech.azure_key")
+    for name, value in (("ai.timeout_s", ai.timeout_s), ("speech.timeout_s", speech.timeout_s)):
+        if not 0 < value <= 600:
+            raise ConfigError(f"{name} must be between 0 and 600 seconds")
+
+
 def validate(config: Config) -> Config:
     """Check the values that types alone do not; the first problem is raised as one line."""
     s = config.server
@@ -248,6 +294,7 @@ def validate(config: Config) -> Config:
     for f in fields(config.limits):
         if getattr(config.limits, f.name) < 1:
             raise ConfigError(f"limits.{f.name} must be at least 1")
+    _validate_ai(config.ai, config.speech)
     if config.sfu.announced_ip:
         try:
             ipaddress.ip_address(config.sfu.announced_ip)
@@ -273,7 +320,8 @@ def load(
 def as_dict(config: Config) -> dict[str, Any]:
     """The config as plain data (for ``check-config`` output), secrets masked."""
     data = dataclasses.asdict(config)
-    for section, key in (("auth", "jwt_secret"), ("encryption", "secret")):
+    secrets = (("auth", "jwt_secret"), ("encryption", "secret"), ("ai", "openai_api_key"), ("speech", "azure_key"))
+    for section, key in secrets:
         if data[section][key]:
             data[section][key] = "***"
     if "@" in data["storage"]["mongodb_uri"]:

@@ -97,3 +97,17 @@ class NotImplementedYet(ApiError):
 class ServiceUnavailable(ApiError):
     status = 503
     code = "unavailable"
+
+
+class BadGateway(ApiError):
+    """An upstream service (AI, speech) failed or answered something unusable."""
+
+    status = 502
+    code = "upstream_error"
+
+
+class GatewayTimeout(ApiError):
+    """An upstream service did not answer in time."""
+
+    status = 504
+    code = "upstream_timeout"

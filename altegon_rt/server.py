@@ -19,6 +19,8 @@ from hypercorn.config import Sockets
 from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
+from altegon_rt.ai.provider import build_provider
+from altegon_rt.ai.speech import SpeechTokens
 from altegon_rt.api.app import create_app
 from altegon_rt.api.body_limit import BodyLimit
 from altegon_rt.api.services import Limits, Services
@@ -111,6 +113,10 @@ class Server:
             cipher,
             FileDisk(self.config.data_dir),
         )
+        services.summarizer = build_provider(self.config.ai)
+        services.speech = SpeechTokens(self.config.speech)
+        log.info("summaries: %s provider; speech tokens %s", services.summarizer.name,
+                 "configured" if services.speech.configured else "not configured")  # fmt: skip
         services.dummy_hash = await trio.to_thread.run_sync(dummy_hash, self.config.auth.scrypt_n)
         return services
 

@@ -25,6 +25,8 @@ from altegon_rt.api import (
     recordings,
     reporting,
     rooms,
+    speech,
+    summaries,
     transcripts,
 )
 from altegon_rt.api.jsonio import error_body
@@ -44,6 +46,8 @@ ROUTES: tuple[Route, ...] = (
     *transcripts.ROUTES,
     *files.ROUTES,
     *reporting.ROUTES,
+    *summaries.ROUTES,
+    *speech.ROUTES,
     *admin.ROUTES,
     *not_built.ROUTES,
 )

@@ -16,9 +16,6 @@ from altegon_rt.errors import NotImplementedYet
 TAG = "not built yet"
 
 _PENDING = (
-    ("POST", "/transcription/generate-summary/{meetingId}", "meeting summaries"),
-    ("GET", "/meeting/{meetingId}/summary", "meeting summaries"),
-    ("GET", "/api/get-speech-token", "speech tokens"),
     ("GET", "/recordings/user/{userId}/storage-info", "recording storage"),
     ("PUT", "/recordings/user/{userId}/storage-limit", "recording storage"),
     ("DELETE", "/recordings/user/{userId}/room/{roomId}/recording/{recordingId}/{fileName}", "recording storage"),

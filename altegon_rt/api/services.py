@@ -12,11 +12,13 @@ from typing import Any
 
 import trio
 
+from altegon_rt.ai.provider import ExtractiveProvider, SummaryProvider
+from altegon_rt.ai.speech import SpeechTokens
 from altegon_rt.auth import passwords
 from altegon_rt.auth.principal import Authenticator, Principal
 from altegon_rt.auth.ratelimit import RateLimiter, retry_after
 from altegon_rt.auth.tokens import TokenIssuer
-from altegon_rt.config import Config
+from altegon_rt.config import Config, SpeechSection
 from altegon_rt.crypto.transcript_cipher import TranscriptCipher
 from altegon_rt.errors import TooManyRequests
 from altegon_rt.files.disk import FileDisk
@@ -33,6 +35,7 @@ class Limits:
     login_account: RateLimiter
     register_ip: RateLimiter
     writes_account: RateLimiter
+    summaries_account: RateLimiter
 
     @classmethod
     def from_config(cls, config: Config) -> Limits:
@@ -42,6 +45,7 @@ class Limits:
             RateLimiter(c.login_per_account_per_min),
             RateLimiter(c.register_per_ip_per_min),
             RateLimiter(c.writes_per_account_per_min),
+            RateLimiter(c.summaries_per_account_per_min),
         )
 
     @staticmethod
@@ -69,6 +73,9 @@ class Services:
     # Decrypting a transcript is CPU work (key derivation, AES): in worker threads, a few at a time.
     crypto_limiter: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(2))
     dummy_hash: str = ""
+    # Meeting summaries (embedded unless [ai] names a service) and Azure Speech tokens; built from config.
+    summarizer: SummaryProvider = field(default_factory=ExtractiveProvider)
+    speech: SpeechTokens = field(default_factory=lambda: SpeechTokens(SpeechSection()))
     # Filled by create_app from the route declarations.
     openapi: dict[str, Any] = field(default_factory=dict)
     docs_html: str = ""

@@ -29,6 +29,7 @@ from altegon_rt.store.meetings import MeetingRepository
 from altegon_rt.store.recordings import RecordingRepository
 from altegon_rt.store.rooms import RoomRepository
 from altegon_rt.store.sessions import SessionRepository
+from altegon_rt.store.summaries import SummaryRepository
 from altegon_rt.store.transcripts import TranscriptRepository
 from altegon_rt.store.users import UserRepository
 
@@ -58,6 +59,7 @@ class Store:
         self.transcripts = TranscriptRepository(self)
         self.files = FileRepository(self)
         self.sessions = SessionRepository(self)
+        self.summaries = SummaryRepository(self)
 
     @property
     def kind(self) -> str:
@@ -153,7 +155,7 @@ class Store:
     async def _create_indexes(self) -> None:
         repos = (
             self.users, self.meetings, self.rooms, self.audit, self.api_keys, self.recordings, self.transcripts,
-            self.files, self.sessions,
+            self.files, self.sessions, self.summaries,
         )  # fmt: skip
         for repo in repos:
             for keys, options in repo.INDEXES:

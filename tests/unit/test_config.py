@@ -43,6 +43,12 @@ def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
         ("[storage]\ndatabase = 'a.b'\n", "storage.database is not a valid database name"),
         ("[sfu]\nannounced_ip = 'example.com'\n", "sfu.announced_ip is not an IP address"),
         ("[limits]\nlogin_per_ip_per_min = 0\n", "limits.login_per_ip_per_min must be at least 1"),
+        ("[ai]\nopenai_base_url = 'ftp://x'\n", "ai.openai_base_url must start with https://"),
+        ("[ai]\ntimeout_s = 0\n", "ai.timeout_s must be between 0 and 600"),
+        ("[ai]\nazure_deployment = 'a/b'\n", "ai.azure_deployment is not a deployment name"),
+        ("[speech]\nazure_region = 'East US'\n", "speech.azure_region is not an Azure region name"),
+        ("[speech]\nazure_key = 'k'\n", "speech.azure_region (or speech.token_url) must be set"),
+        ("[limits]\nsummaries_per_account_per_min = 0\n", "limits.summaries_per_account_per_min must be at least 1"),
         ("[server\n", "is not valid TOML"),
         ("server = 1\n", "[server] must be a table"),
     ],
@@ -74,6 +80,9 @@ def test_as_dict_masks_secrets() -> None:
                                  "ALTEGON_STORAGE_MONGODB_URI": "mongodb://user:pw@db.internal:27017/x"})  # fmt: skip
     data = as_dict(config)
     assert data["auth"]["jwt_secret"] == "***"
+    keys = as_dict(load(None, environ={"ALTEGON_AI_OPENAI_API_KEY": "sk-1", "ALTEGON_SPEECH_AZURE_KEY": "az-1",
+                                       "ALTEGON_SPEECH_AZURE_REGION": "eastus2"}))  # fmt: skip
+    assert keys["ai"]["openai_api_key"] == keys["speech"]["azure_key"] == "***"
     assert "pw" not in data["storage"]["mongodb_uri"] and data["storage"]["mongodb_uri"].endswith("db.internal:27017/x")
 
 
