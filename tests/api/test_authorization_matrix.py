@@ -23,8 +23,8 @@ async def owner_objects(client: httpx.AsyncClient, alice: User) -> dict[str, str
     await client.post(
         "/send-transcript", json={"meetingId": meeting, "userName": "A", "message": SECRET_LINE}, headers=h
     )
-    rec = {"roomId": room, "userName": "A", "streamId": "1", "recordingId": f"rec-{meeting}", "startTime": 1756364334634,
-           "videoType": "video", "status": "pending"}  # fmt: skip
+    rec = {"roomId": room, "userName": "A", "streamId": "1", "recordingId": f"rec-{meeting}",
+           "startTime": 1756364334634, "videoType": "video", "status": "pending"}  # fmt: skip
     assert (await client.post("/recording/start", json=rec, headers=h)).status_code == 201
     up = await client.post(f"/room/{room}/upload", files={"file": ("secret.txt", SECRET_FILE)}, headers=h)
     filename = up.json()["data"]["filename"]
