@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo.errors import DuplicateKeyError
 
 if TYPE_CHECKING:
     from altegon_rt.store.gateway import Store
@@ -54,3 +55,15 @@ class Repository:
 
     def _coll(self, durable: bool | None = None) -> Any:
         return self._store.collection(self.COLLECTION, durable=self.DURABLE if durable is None else durable)
+
+    async def _insert_unique(self, doc: dict[str, Any], taken: Exception) -> dict[str, Any]:
+        """Insert ``doc``; raise ``taken`` if a unique index refuses it. The stored doc with its string id."""
+
+        def _insert() -> dict[str, Any]:
+            try:
+                result = self._coll().insert_one(doc)
+            except DuplicateKeyError:
+                raise taken from None
+            return {**doc, "_id": str(result.inserted_id)}
+
+        return await self._store.call(_insert)

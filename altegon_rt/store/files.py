@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
 from altegon_rt.store.base import Repository, now, shape
 
@@ -22,15 +21,7 @@ class FileRepository(Repository):
 
     async def add(self, record: dict[str, Any]) -> dict[str, Any]:
         doc = {**record, "uploadDate": now()}
-
-        def _insert() -> dict[str, Any]:
-            try:
-                result = self._coll().insert_one(doc)
-            except DuplicateKeyError:
-                raise NameTaken(record["filename"]) from None
-            return {**doc, "_id": str(result.inserted_id)}
-
-        return await self._store.call(_insert)
+        return await self._insert_unique(doc, NameTaken(record["filename"]))
 
     async def get(self, room_id: str, filename: str) -> dict[str, Any] | None:
         return shape(await self._store.call(lambda: self._coll().find_one({"roomId": room_id, "filename": filename})))

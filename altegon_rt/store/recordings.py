@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
 from altegon_rt.store.base import Repository, now, shape
 
@@ -37,15 +36,7 @@ class RecordingRepository(Repository):
         """
         stamp = now()
         doc = {**fields, "ownerId": owner_id, "endTime": None, "createdAt": stamp, "updatedAt": stamp}
-
-        def _insert() -> dict[str, Any]:
-            try:
-                result = self._coll().insert_one(doc)
-            except DuplicateKeyError:
-                raise RecordingIdTaken(fields["recordingId"]) from None
-            return {**doc, "_id": str(result.inserted_id)}
-
-        return await self._store.call(_insert)
+        return await self._insert_unique(doc, RecordingIdTaken(fields["recordingId"]))
 
     async def by_recording_id(self, recording_id: str) -> dict[str, Any] | None:
         return shape(await self._store.call(lambda: self._coll().find_one({"recordingId": recording_id})))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
 from altegon_rt.store.base import Repository, now, shape, to_oid
 
@@ -25,15 +24,7 @@ class UserRepository(Repository):
         assert role in ROLES
         stamp = now()
         doc = {**profile, "passwordHash": password_hash, "role": role, "createdAt": stamp, "updatedAt": stamp}
-
-        def _insert() -> dict[str, Any]:
-            try:
-                result = self._coll().insert_one(doc)
-            except DuplicateKeyError:
-                raise EmailTaken(profile["email"]) from None
-            return {**doc, "_id": str(result.inserted_id)}
-
-        return await self._store.call(_insert)
+        return await self._insert_unique(doc, EmailTaken(profile["email"]))
 
     async def by_email(self, email: str) -> dict[str, Any] | None:
         return shape(await self._store.call(lambda: self._coll().find_one({"email": email})))
