@@ -79,6 +79,16 @@ class FilesSection:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageQuotaSection:
+    """Recording blobs under ``<data dir>/blobs``: per-user limit, upload size, signed URL lifetime and key."""
+
+    default_limit_bytes: int = 5 * 1024**3
+    max_upload_bytes: int = 5 * 1024**3
+    sas_ttl_s: int = 3600
+    sas_secret: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LimitsSection:
     """Rate limits: ``<action>_per_min`` requests per minute, burst of the same size."""
 
@@ -129,6 +139,7 @@ class Config:
     auth: AuthSection = field(default_factory=AuthSection)
     encryption: EncryptionSection = field(default_factory=EncryptionSection)
     files: FilesSection = field(default_factory=FilesSection)
+    storage_quota: StorageQuotaSection = field(default_factory=StorageQuotaSection)
     limits: LimitsSection = field(default_factory=LimitsSection)
     ai: AiSection = field(default_factory=AiSection)
     speech: SpeechSection = field(default_factory=SpeechSection)
@@ -206,7 +217,10 @@ def from_env(config: Config, environ: Mapping[str, str]) -> Config:
     for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
-        section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
+        rest = name[len(ENV_PREFIX) :].lower()
+        # The longest section name that prefixes the variable wins (storage_quota before storage).
+        section = max((s for s in sections if rest.startswith(s + "_")), key=len, default="")
+        key = rest[len(section) + 1 :] if section else ""
         known = {f.name for f in fields(sections[section])} if section in sections else set()
         if key not in known:
             raise ConfigError(f"environment: unknown variable {name}")
@@ -283,6 +297,11 @@ def validate(config: Config) -> Config:
         raise ConfigError("auth.jwt_secret must be at least 32 characters")
     if not 1 <= config.files.max_upload_bytes <= 64 * 1024**3:
         raise ConfigError("files.max_upload_bytes must be between 1 and 64 GiB")
+    q = config.storage_quota
+    if q.default_limit_bytes < 1 or not 1 <= q.max_upload_bytes <= 64 * 1024**3 or not 1 <= q.sas_ttl_s <= 7 * 86400:
+        raise ConfigError("storage_quota: limits must be positive, uploads at most 64 GiB, sas_ttl_s at most 7 days")
+    if q.sas_secret and len(q.sas_secret) < 32:
+        raise ConfigError("storage_quota.sas_secret must be at least 32 characters")
     if config.encryption.secret and len(config.encryption.secret) < 32:
         raise ConfigError("encryption.secret must be at least 32 characters")
     if a.token_lifetime_s < 1:
@@ -320,7 +339,13 @@ def load(
 def as_dict(config: Config) -> dict[str, Any]:
     """The config as plain data (for ``check-config`` output), secrets masked."""
     data = dataclasses.asdict(config)
-    secrets = (("auth", "jwt_secret"), ("encryption", "secret"), ("ai", "openai_api_key"), ("speech", "azure_key"))
+    secrets = (
+        ("auth", "jwt_secret"),
+        ("encryption", "secret"),
+        ("ai", "openai_api_key"),
+        ("speech", "azure_key"),
+        ("storage_quota", "sas_secret"),
+    )
     for section, key in secrets:
         if data[section][key]:
             data[section][key] = "***"

@@ -111,3 +111,10 @@ class GatewayTimeout(ApiError):
 
     status = 504
     code = "upstream_timeout"
+
+
+class InsufficientStorage(ApiError):
+    """The user's storage limit leaves no room for this upload; nothing was kept."""
+
+    status = 507
+    code = "storage_limit_exceeded"

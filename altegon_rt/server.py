@@ -24,6 +24,7 @@ from altegon_rt.ai.speech import SpeechTokens
 from altegon_rt.api.app import create_app
 from altegon_rt.api.body_limit import BodyLimit
 from altegon_rt.api.services import Limits, Services
+from altegon_rt.api.storage import BLOB_UPLOAD_PATTERN
 from altegon_rt.auth.passwords import dummy_hash
 from altegon_rt.auth.principal import Authenticator
 from altegon_rt.auth.secrets_file import ENCRYPTION_SECRET_FILE, load_or_create_secret
@@ -31,7 +32,9 @@ from altegon_rt.auth.tokens import TokenIssuer
 from altegon_rt.config import Config
 from altegon_rt.crypto.transcript_cipher import TranscriptCipher
 from altegon_rt.errors import CannotListen
+from altegon_rt.files.blobs import BlobDisk
 from altegon_rt.files.disk import FileDisk
+from altegon_rt.files.signing import SAS_SECRET_FILE, UrlSigner
 from altegon_rt.store import Store
 from altegon_rt.store.datadir import hold_data_dir
 
@@ -113,6 +116,10 @@ class Server:
             cipher,
             FileDisk(self.config.data_dir),
         )
+        services.blobs = BlobDisk(self.config.data_dir)
+        services.signer = UrlSigner(
+            load_or_create_secret(self.config.storage_quota.sas_secret, self.config.data_dir, SAS_SECRET_FILE)
+        )
         services.summarizer = build_provider(self.config.ai)
         services.speech = SpeechTokens(self.config.speech)
         log.info("summaries: %s provider; speech tokens %s", services.summarizer.name,
@@ -141,7 +148,10 @@ class Server:
     async def _serve_http(self, services: Services, task_status: trio.TaskStatus[list[str]]) -> None:
         hc, sockets = self._hypercorn_config()
         max_body = self.config.server.max_body_bytes
-        uploads = (("POST", r"/room/[^/]+/upload", self.config.files.max_upload_bytes),)
+        uploads = (
+            ("POST", r"/room/[^/]+/upload", self.config.files.max_upload_bytes),
+            ("POST", BLOB_UPLOAD_PATTERN, self.config.storage_quota.max_upload_bytes),
+        )
         limited = BodyLimit(create_app(services), max_body, drain_cap=16 * max_body, overrides=uploads)
         app = wrap_app(limited, hc.wsgi_max_body_size, "asgi")
         async with trio.open_nursery() as front:

@@ -26,6 +26,7 @@ from altegon_rt.api import (
     reporting,
     rooms,
     speech,
+    storage,
     summaries,
     transcripts,
 )
@@ -45,6 +46,7 @@ ROUTES: tuple[Route, ...] = (
     *recordings.ROUTES,
     *transcripts.ROUTES,
     *files.ROUTES,
+    *storage.ROUTES,
     *reporting.ROUTES,
     *summaries.ROUTES,
     *speech.ROUTES,

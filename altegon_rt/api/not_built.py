@@ -15,15 +15,7 @@ from altegon_rt.errors import NotImplementedYet
 
 TAG = "not built yet"
 
-_PENDING = (
-    ("GET", "/recordings/user/{userId}/storage-info", "recording storage"),
-    ("PUT", "/recordings/user/{userId}/storage-limit", "recording storage"),
-    ("DELETE", "/recordings/user/{userId}/room/{roomId}/recording/{recordingId}/{fileName}", "recording storage"),
-    ("GET", "/recordings/admin/exceeded-storage-users", "recording storage"),
-    ("POST", "/recordings/user/{userId}/room/{roomId}/recording/{recordingId}/upload-to-blob", "recording storage"),
-    ("GET", "/recordings/user/{userId}/room/{roomId}/recording/{recordingId}/file/{fileName}/sas-url",
-     "signed recording URLs"),
-)  # fmt: skip
+_PENDING: tuple[tuple[str, str, str], ...] = ()
 
 
 def _route(method: str, path: str, feature: str) -> Route:

@@ -23,6 +23,7 @@ from altegon_rt.config import StorageSection
 from altegon_rt.errors import StorageUnavailable
 from altegon_rt.store.api_keys import ApiKeyRepository
 from altegon_rt.store.audit import AuditRepository
+from altegon_rt.store.blobs import BlobRepository, StorageLimitRepository
 from altegon_rt.store.embedded import EmbeddedServer
 from altegon_rt.store.files import FileRepository
 from altegon_rt.store.meetings import MeetingRepository
@@ -60,6 +61,8 @@ class Store:
         self.files = FileRepository(self)
         self.sessions = SessionRepository(self)
         self.summaries = SummaryRepository(self)
+        self.blobs = BlobRepository(self)
+        self.storage_limits = StorageLimitRepository(self)
 
     @property
     def kind(self) -> str:
@@ -161,7 +164,7 @@ class Store:
     async def _create_indexes(self) -> None:
         repos = (
             self.users, self.meetings, self.rooms, self.audit, self.api_keys, self.recordings, self.transcripts,
-            self.files, self.sessions, self.summaries,
+            self.files, self.sessions, self.summaries, self.blobs, self.storage_limits,
         )  # fmt: skip
         for repo in repos:
             for keys, options in repo.INDEXES:

@@ -28,6 +28,16 @@ def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
     assert config.server.host == "127.0.0.1"  # a flag not given changes nothing
 
 
+def test_env_names_of_a_section_with_an_underscore() -> None:
+    env = {"ALTEGON_STORAGE_QUOTA_SAS_TTL_S": "60", "ALTEGON_STORAGE_THREADS": "3"}
+    config = load(None, environ=env)
+    assert config.storage_quota.sas_ttl_s == 60 and config.storage.threads == 3
+    with pytest.raises(ConfigError, match="storage_quota"):
+        load(None, environ={"ALTEGON_STORAGE_QUOTA_SAS_SECRET": "short"})
+    with pytest.raises(ConfigError, match="ALTEGON_STORAGE_QUOTA_NOPE"):
+        load(None, environ={"ALTEGON_STORAGE_QUOTA_NOPE": "1"})
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [

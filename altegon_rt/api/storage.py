@@ -1,0 +1,334 @@
+"""Recording storage (Azure Blob Storage document), embedded: upload, usage, limits, delete, signed URLs.
+
+Blobs live under ``<data dir>/blobs`` (``files/blobs.py``) with their metadata in the ``blobs`` collection;
+Azure itself is not supported yet. Per-user routes are for the user themself or an admin; the recording must
+exist, belong to that user and be of that room, else 404. A signed URL (``sas-url``) is an HMAC-signed,
+expiring, read-only link to ``GET /blob/{token}``, which needs no login: the URL is the capability.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import trio
+from quart import request
+
+from altegon_rt.api.body_limit import BODY_STREAM
+from altegon_rt.api.multipart import MultipartUpload, boundary_of
+from altegon_rt.api.routing import ADMIN, PUBLIC, Call, Reply, endpoint
+from altegon_rt.api.schema import Field, Schema
+from altegon_rt.api.services import Services
+from altegon_rt.errors import BadRequest, Conflict, Forbidden, InsufficientStorage, NotFound, PayloadTooLarge
+from altegon_rt.files.blobs import BlobDisk
+from altegon_rt.files.disk import TooLarge
+from altegon_rt.files.names import sanitise
+from altegon_rt.files.signing import BadSignature, UrlSigner
+from altegon_rt.store.blobs import BlobNameTaken
+
+GB = 1024**3
+# Multipart framing and small form fields around the file: a declared body this much over the remaining
+# quota is still read, and the running size decides.
+FRAMING_SLACK = 16 * 1024
+BASE = "/recordings/user/{userId}/room/{roomId}/recording/{recordingId}"
+BLOB_UPLOAD_PATTERN = r"/recordings/user/[^/]+/room/[^/]+/recording/[^/]+/upload-to-blob"
+
+USER_ID = Field("userId", "objectid", description="The user's id")
+ROOM_ID = Field("roomId", "objectid", description="The recording's room")
+RECORDING_ID = Field("recordingId", "id", max_length=128, description="The recording's id")
+FILE_NAME = Field("fileName", "string", max_length=300, description="The file's name as stored")
+RECORDING_PARAMS = (USER_ID, ROOM_ID, RECORDING_ID)
+FILE_PARAMS = (*RECORDING_PARAMS, FILE_NAME)
+STORAGE_LIMIT = Schema(
+    "StorageLimitRequest",
+    (Field("storageLimit", "integer", minimum=1, maximum=2**53, aliases=("newLimit",),
+           description="New storage limit in bytes (newLimit is accepted too)", example=10737418240),),
+)  # fmt: skip
+
+_locks: dict[str, trio.Lock] = {}
+
+
+@asynccontextmanager
+async def _user_lock(user_id: str) -> AsyncIterator[None]:
+    """One upload per user at a time in this process (one process per data dir), so quotas are exact."""
+    lock = _locks.setdefault(user_id, trio.Lock())
+    try:
+        async with lock:
+            yield
+    finally:
+        if not lock.locked() and lock.statistics().tasks_waiting == 0:
+            _locks.pop(user_id, None)
+
+
+def _gb(n: int) -> str:
+    return f"{n / GB:.2f}"
+
+
+def _disk(s: Services) -> BlobDisk:
+    assert s.blobs is not None, "set by the Server"
+    return s.blobs
+
+
+def blob_url(doc: dict[str, Any]) -> str:
+    rec, name = quote(doc["recordingId"], safe=""), quote(doc["fileName"], safe="")
+    return f"/recordings/user/{doc['userId']}/room/{doc['roomId']}/recording/{rec}/file/{name}"
+
+
+def _folder(s: Services, doc: dict[str, Any]) -> Path:
+    return _disk(s).folder(doc["userId"], doc["roomId"], doc["recordingId"])
+
+
+async def _limit(s: Services, user_id: str) -> int:
+    limit = await s.store.storage_limits.get(user_id)
+    return s.config.storage_quota.default_limit_bytes if limit is None else limit
+
+
+def _warnings(usage: int, limit: int) -> list[dict[str, str]]:
+    if usage > limit:
+        return [{"type": "limit", "message": f"You have exceeded your storage limit by {_gb(usage - limit)} GB."}]
+    for threshold in (90, 75):
+        if usage * 100 >= threshold * limit:
+            return [{"type": "usage", "message": f"You have used {threshold}% of your storage limit."}]
+    return []
+
+
+async def storage_summary(s: Services, user_id: str) -> dict[str, Any]:
+    usage, count = await s.store.blobs.usage(user_id)
+    limit = await _limit(s, user_id)
+    available, exceed = max(limit - usage, 0), max(usage - limit, 0)
+    return {
+        "totalUsage": usage, "totalUsageGB": _gb(usage), "availableStorage": available,
+        "availableStorageGB": _gb(available), "storageLimit": limit, "storageLimitGB": _gb(limit),
+        "isLimitExceeded": usage > limit, "exceedAmount": exceed, "exceedAmountGB": _gb(exceed),
+        "usagePercentage": round(usage * 100 / limit), "recordingsCount": count,
+        "warnings": _warnings(usage, limit),
+    }  # fmt: skip
+
+
+def _listed(doc: dict[str, Any]) -> dict[str, Any]:
+    fields = ("recordingId", "roomId", "fileName", "fileSize", "uploadedAt")
+    return {**{k: doc[k] for k in fields}, "blobUrl": blob_url(doc)}
+
+
+async def _recording(call: Call) -> tuple[str, str, str]:
+    user_id, room_id, rec_id = call.path["userId"], call.path["roomId"], call.path["recordingId"]
+    call.target = {"type": "recording", "userId": user_id, "roomId": room_id, "id": rec_id}
+    if "fileName" in call.path:
+        call.target["file"] = call.path["fileName"]
+    call.require_self_or_admin(user_id, "recordings")
+    recording = await call.services.store.recordings.by_recording_id(rec_id)
+    if recording is None or recording["ownerId"] != user_id or recording["roomId"] != room_id:
+        raise NotFound("recording not found")
+    return user_id, room_id, rec_id
+
+
+async def _blob(call: Call) -> dict[str, Any]:
+    user_id, room_id, rec_id = await _recording(call)
+    doc = await call.services.store.blobs.get(user_id, room_id, rec_id, call.path["fileName"])
+    if doc is None:
+        raise NotFound("file not found")
+    return doc
+
+
+async def _store_upload(call: Call, upload: MultipartUpload, remaining: int) -> dict[str, Any]:
+    s = call.services
+    user_id, room_id, rec_id = call.path["userId"], call.path["roomId"], call.path["recordingId"]
+    folder = _disk(s).folder(user_id, room_id, rec_id)
+    max_upload = s.config.storage_quota.max_upload_bytes
+    try:
+        written = await _disk(s).write(folder, upload.file_data(), min(remaining, max_upload))
+    except TooLarge:
+        if remaining < max_upload:
+            raise InsufficientStorage("the file does not fit in your storage limit; nothing was kept") from None
+        raise PayloadTooLarge(f"the file is larger than {max_upload} bytes") from None
+    try:
+        await upload.finish()
+        if written.size == 0:
+            raise BadRequest("the file is empty", code="empty_file")
+        record = {
+            "userId": user_id, "roomId": room_id, "recordingId": rec_id, "fileName": sanitise(upload.filename),
+            "fileSize": written.size, "sha256": written.sha256, "diskName": written.disk_name,
+        }  # fmt: skip
+        try:
+            return await s.store.blobs.add(record)
+        except BlobNameTaken:
+            raise Conflict("the recording has a file of this name; delete it first", code="name_taken") from None
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await _disk(s).remove(folder, written.disk_name)
+        raise
+
+
+@endpoint(
+    "POST", BASE + "/upload-to-blob", tag="storage", params=RECORDING_PARAMS, audit="blob.upload",
+    summary="Upload a recording's file (multipart/form-data, streamed) into the user's storage",
+    responses={200: "Stored", 400: "No file, empty file or malformed body", 401: "Not signed in",
+               403: "Another user's storage", 404: "No such recording of this user and room",
+               409: "The recording has a file of this name", 413: "File too large",
+               415: "Not multipart/form-data", 507: "Over the user's storage limit (nothing kept)"},
+)  # fmt: skip
+async def upload_to_blob(call: Call) -> Reply:
+    user_id, _, _ = await _recording(call)
+    boundary = boundary_of(request.headers.get("content-type"))
+    s = call.services
+    async with _user_lock(user_id):
+        usage, _ = await s.store.blobs.usage(user_id)
+        remaining = await _limit(s, user_id) - usage
+        declared = request.content_length
+        if remaining <= 0 or (declared is not None and declared - FRAMING_SLACK > remaining):
+            raise InsufficientStorage("the file does not fit in your storage limit; nothing was kept")
+        # Streamed by BodyLimit in front of the app; Quart's own body reader only when run without it (tests).
+        upload = MultipartUpload(request.scope.get(BODY_STREAM) or aiter(request.body), boundary)
+        await upload.open_file()
+        doc = await _store_upload(call, upload, remaining)
+    call.target["file"] = doc["fileName"]
+    data = {"blobUrl": blob_url(doc), "fileName": doc["fileName"], "fileSize": doc["fileSize"],
+            "storage": await storage_summary(s, user_id)}  # fmt: skip
+    return Reply(200, {"success": True, "data": data, "msg": "Recording uploaded successfully."})
+
+
+@endpoint(
+    "GET", "/recordings/user/{userId}/storage-info", tag="storage", params=(USER_ID,), audit="blob.storage_info",
+    summary="A user's storage usage, limit, warnings (75%, 90%, exceeded) and stored recording files",
+    responses={200: "Storage info", 401: "Not signed in", 403: "Another user's storage"},
+)  # fmt: skip
+async def storage_info(call: Call) -> Reply:
+    user_id = call.path["userId"]
+    call.target = {"type": "storage", "userId": user_id}
+    call.require_self_or_admin(user_id, "storage")
+    summary = await storage_summary(call.services, user_id)
+    recordings = [_listed(doc) for doc in await call.services.store.blobs.list_for(user_id)]
+    warnings = summary.pop("warnings")
+    return Reply(200, {"success": True, "data": {**summary, "recordings": recordings, "warnings": warnings}})
+
+
+@endpoint(
+    "PUT", "/recordings/user/{userId}/storage-limit", tag="storage", auth=ADMIN, params=(USER_ID,),
+    body=STORAGE_LIMIT, audit="blob.storage_limit",
+    summary="Set a user's storage limit in bytes (admin)",
+    responses={200: "Updated", 400: "Missing or invalid storageLimit", 401: "Not signed in",
+               403: "Not an administrator", 404: "No such user"},
+)  # fmt: skip
+async def set_storage_limit(call: Call) -> Reply:
+    user_id, limit = call.path["userId"], call.body["storageLimit"]
+    call.target = {"type": "storage", "userId": user_id, "storageLimit": limit}
+    if await call.services.store.users.by_id(user_id) is None:
+        raise NotFound("user not found")
+    await call.services.store.storage_limits.set(user_id, limit)
+    data = {"userId": user_id, "storageLimit": limit, "storageLimitGB": _gb(limit)}
+    return Reply(200, {"success": True, "data": data})
+
+
+@endpoint(
+    "GET", "/recordings/admin/exceeded-storage-users", tag="storage", auth=ADMIN, audit="blob.exceeded_users",
+    summary="Users whose stored recordings exceed their storage limit (admin)",
+    responses={200: "The users", 401: "Not signed in", 403: "Not an administrator"},
+)  # fmt: skip
+async def exceeded_users(call: Call) -> Reply:
+    call.target = {"type": "storage"}
+    s = call.services
+    usage, limits = await s.store.blobs.usage_by_user(), await s.store.storage_limits.all()
+    default = s.config.storage_quota.default_limit_bytes
+    rows = []
+    for user_id, (total, count) in sorted(usage.items()):
+        limit = limits.get(user_id, default)
+        if total > limit:
+            rows.append({"userId": user_id, "totalUsage": total, "storageLimit": limit,
+                         "exceedAmount": total - limit, "recordingsCount": count})  # fmt: skip
+    return Reply(200, {"success": True, "data": rows})
+
+
+@endpoint(
+    "DELETE", BASE + "/{fileName}", tag="storage", params=FILE_PARAMS, audit="blob.delete",
+    summary="Delete a recording's file from the user's storage",
+    responses={200: "Deleted", 401: "Not signed in", 403: "Another user's storage",
+               404: "No such recording or file"},
+)  # fmt: skip
+async def delete_blob(call: Call) -> Reply:
+    doc = await _blob(call)
+    s = call.services
+    if await s.store.blobs.delete(doc["_id"]):
+        await _disk(s).remove(_folder(s, doc), doc["diskName"])
+    summary = await storage_summary(s, doc["userId"])
+    data = {k: summary[k] for k in ("totalUsage", "availableStorage", "recordingsCount")}
+    return Reply(200, {"success": True, "msg": "Recording deleted successfully.", "data": data})
+
+
+def _attachment(s: Services, doc: dict[str, Any]) -> Reply:
+    name = doc["fileName"]
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    headers = {
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
+        "Content-Length": str(doc["fileSize"]), "X-Content-SHA256": doc["sha256"],
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+    }  # fmt: skip
+    stream = _disk(s).read(_folder(s, doc), doc["diskName"])
+    return Reply(200, headers=headers, stream=stream, content_type="application/octet-stream")
+
+
+@endpoint(
+    "GET", BASE + "/file/{fileName}", tag="storage", params=FILE_PARAMS, audit="blob.download",
+    summary="A recording file's bytes (the blobUrl; always an attachment)",
+    responses={200: "The bytes", 401: "Not signed in", 403: "Another user's storage",
+               404: "No such recording or file"},
+)  # fmt: skip
+async def download_blob(call: Call) -> Reply:
+    doc = await _blob(call)
+    if not await _disk(call.services).exists(_folder(call.services, doc), doc["diskName"]):
+        raise NotFound("file not found")
+    return _attachment(call.services, doc)
+
+
+def _signer(s: Services) -> UrlSigner:
+    assert s.signer is not None, "set by the Server"
+    return s.signer
+
+
+@endpoint(
+    "GET", BASE + "/file/{fileName}/sas-url", tag="storage", params=FILE_PARAMS, audit="blob.sas_generate",
+    summary="A signed, expiring, read-only download URL for a recording file (no login needed to use it)",
+    responses={200: "The URL and its expiry", 401: "Not signed in", 403: "Another user's storage",
+               404: "No such recording or file"},
+)  # fmt: skip
+async def sas_url(call: Call) -> Reply:
+    doc = await _blob(call)
+    expires = int(time.time()) + call.services.config.storage_quota.sas_ttl_s
+    parts = (doc["userId"], doc["roomId"], doc["recordingId"], doc["fileName"])
+    token = _signer(call.services).sign("/".join(quote(p, safe="") for p in parts), expires)
+    call.target["expires"] = expires
+    data = {"sasUrl": f"/blob/{token}", "expiresAt": dt.datetime.fromtimestamp(expires, dt.UTC)}
+    return Reply(200, {"success": True, "data": data})
+
+
+@endpoint(
+    "GET", "/blob/{token}", tag="storage", auth=PUBLIC, audit="blob.download_signed",
+    params=(Field("token", "string", max_length=2048, description="The signed token of a sas-url"),),
+    summary="Download a recording file through a signed URL (always an attachment)",
+    responses={200: "The bytes", 403: "Bad, forged or expired signature", 404: "The file is gone"},
+)  # fmt: skip
+async def signed_download(call: Call) -> Reply:
+    call.target = {"type": "blob"}
+    try:
+        grant = _signer(call.services).verify(call.path["token"])
+    except BadSignature as exc:
+        call.target["reason"] = str(exc)
+        raise Forbidden("the link is invalid or has expired") from None
+    parts = [unquote(p) for p in grant.path.split("/")]
+    if len(parts) != 4:
+        raise Forbidden("the link is invalid or has expired")
+    user_id, room_id, rec_id, name = parts
+    call.actor = f"sas:{user_id}"
+    call.target.update({"userId": user_id, "roomId": room_id, "id": rec_id, "file": name})
+    doc = await call.services.store.blobs.get(user_id, room_id, rec_id, name)
+    if doc is None or not await _disk(call.services).exists(_folder(call.services, doc), doc["diskName"]):
+        raise NotFound("file not found")
+    return _attachment(call.services, doc)
+
+
+ROUTES = (upload_to_blob, storage_info, set_storage_limit, exceeded_users, delete_blob, download_blob, sas_url,
+          signed_download)  # fmt: skip
