@@ -8,11 +8,11 @@ uploaded page can never run as part of this site.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from quart import request
 
 from altegon_rt.api.body_limit import BODY_STREAM
+from altegon_rt.api.downloads import attachment
 from altegon_rt.api.multipart import MultipartUpload, boundary_of
 from altegon_rt.api.routing import Call, Reply, endpoint
 from altegon_rt.api.schema import Field
@@ -132,15 +132,8 @@ async def file_details(call: Call) -> Reply:
 )  # fmt: skip
 async def download_file(call: Call) -> Reply:
     doc = await _file(call)
-    name = doc["originalName"]
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    headers = {
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
-        "Content-Length": str(doc["size"]),
-        "X-Content-SHA256": doc["sha256"],
-    }
     stream = call.services.files.read(doc["roomId"], doc["diskName"])
-    return Reply(200, headers=headers, stream=stream, content_type="application/octet-stream")
+    return attachment(doc["originalName"], doc["size"], doc["sha256"], stream)
 
 
 @endpoint(

@@ -20,6 +20,7 @@ import trio
 from quart import request
 
 from altegon_rt.api.body_limit import BODY_STREAM
+from altegon_rt.api.downloads import attachment
 from altegon_rt.api.multipart import MultipartUpload, boundary_of
 from altegon_rt.api.routing import ADMIN, PUBLIC, Call, Reply, endpoint
 from altegon_rt.api.schema import Field, Schema
@@ -260,15 +261,8 @@ async def delete_blob(call: Call) -> Reply:
 
 
 def _attachment(s: Services, doc: dict[str, Any]) -> Reply:
-    name = doc["fileName"]
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    headers = {
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
-        "Content-Length": str(doc["fileSize"]), "X-Content-SHA256": doc["sha256"],
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
-    }  # fmt: skip
     stream = _disk(s).read(_folder(s, doc), doc["diskName"])
-    return Reply(200, headers=headers, stream=stream, content_type="application/octet-stream")
+    return attachment(doc["fileName"], doc["fileSize"], doc["sha256"], stream)
 
 
 @endpoint(
