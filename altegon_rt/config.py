@@ -130,6 +130,25 @@ class SfuSection:
 
 
 @dataclass(frozen=True, slots=True)
+class RealtimeSection:
+    """The Socket.IO endpoints: Engine.IO heartbeat and sizes, per-connection limits, allowed origins.
+
+    ``media_max_payload_bytes`` applies to the HLS and recording sockets, which carry MediaRecorder chunks;
+    ``max_payload_bytes`` to the others. ``allowed_origins`` is ``*`` or a comma-separated list of origins.
+    """
+
+    ping_interval_s: float = 25.0
+    ping_timeout_s: float = 20.0
+    max_payload_bytes: int = 1_000_000
+    media_max_payload_bytes: int = 16_000_000
+    max_buffered_bytes: int = 8_000_000
+    events_per_second: float = 100.0
+    event_burst: int = 200
+    connect_timeout_s: float = 45.0
+    allowed_origins: str = "*"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Every setting of one process."""
 
@@ -144,6 +163,7 @@ class Config:
     ai: AiSection = field(default_factory=AiSection)
     speech: SpeechSection = field(default_factory=SpeechSection)
     sfu: SfuSection = field(default_factory=SfuSection)
+    realtime: RealtimeSection = field(default_factory=RealtimeSection)
 
     @property
     def data_dir(self) -> Path:
@@ -314,12 +334,27 @@ def validate(config: Config) -> Config:
         if getattr(config.limits, f.name) < 1:
             raise ConfigError(f"limits.{f.name} must be at least 1")
     _validate_ai(config.ai, config.speech)
+    _validate_realtime(config.realtime)
     if config.sfu.announced_ip:
         try:
             ipaddress.ip_address(config.sfu.announced_ip)
         except ValueError:
             raise ConfigError(f"sfu.announced_ip is not an IP address: {config.sfu.announced_ip!r}") from None
     return config
+
+
+def _validate_realtime(rt: RealtimeSection) -> None:
+    if not 1 <= rt.ping_interval_s <= 3600 or not 1 <= rt.ping_timeout_s <= 3600:
+        raise ConfigError("realtime.ping_interval_s and ping_timeout_s must be between 1 and 3600")
+    if not 1024 <= rt.max_payload_bytes <= 256 * 1024**2 or not 1024 <= rt.media_max_payload_bytes <= 256 * 1024**2:
+        raise ConfigError("realtime.max_payload_bytes and media_max_payload_bytes must be between 1 KiB and 256 MiB")
+    if rt.max_buffered_bytes < 64 * 1024:
+        raise ConfigError("realtime.max_buffered_bytes must be at least 64 KiB")
+    if rt.events_per_second <= 0 or rt.event_burst < 1 or rt.connect_timeout_s <= 0:
+        raise ConfigError("realtime.events_per_second, event_burst and connect_timeout_s must be positive")
+    origins = [o.strip() for o in rt.allowed_origins.split(",") if o.strip()]
+    if not origins or any(o != "*" and not o.startswith(("http://", "https://")) for o in origins):
+        raise ConfigError("realtime.allowed_origins must be * or a comma-separated list of http(s) origins")
 
 
 def load(

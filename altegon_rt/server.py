@@ -35,6 +35,9 @@ from altegon_rt.errors import CannotListen
 from altegon_rt.files.blobs import BlobDisk
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import SAS_SECRET_FILE, UrlSigner
+from altegon_rt.realtime.sockets import build_socket_servers
+from altegon_rt.sio.asgi import SocketMounts
+from altegon_rt.sio.server import SocketServer
 from altegon_rt.store import Store
 from altegon_rt.store.datadir import hold_data_dir
 
@@ -135,6 +138,8 @@ class Server:
         hc.accesslog = None
         hc.errorlog = logging.getLogger("hypercorn.error")
         hc.keep_alive_timeout = 5
+        # wsproto refuses bigger frames itself (close 1009) before buffering them; ours check the exact limit.
+        hc.websocket_max_message_size = max(cfg.realtime.max_payload_bytes, cfg.realtime.media_max_payload_bytes) + 1024
         tcp = _bind(cfg.server.host, cfg.server.http_port, socket.SOCK_STREAM)
         tcp.listen(hc.backlog)
         if not cfg.tls_enabled:
@@ -153,8 +158,12 @@ class Server:
             ("POST", BLOB_UPLOAD_PATTERN, self.config.storage_quota.max_upload_bytes),
         )
         limited = BodyLimit(create_app(services), max_body, drain_cap=16 * max_body, overrides=uploads)
-        app = wrap_app(limited, hc.wsgi_max_body_size, "asgi")
+        sockets_by_path = build_socket_servers(self.config.realtime, services.authenticator.authenticate)
+        app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         async with trio.open_nursery() as front:
+            for socket_server in sockets_by_path.values():
+                await front.start(socket_server.run)
+            front.start_soon(self._close_sockets_on_stop, list(sockets_by_path.values()))
 
             async def serve(task_status: trio.TaskStatus[list[str]]) -> None:
                 await worker_serve(app, hc, sockets=sockets, shutdown_trigger=self._stopping.wait,
@@ -172,6 +181,12 @@ class Server:
             if sockets.quic_sockets:
                 log.info("altegon-rt HTTP/3 on %s", _url("https", sockets.quic_sockets[0]))
             task_status.started(self.urls)
+
+    async def _close_sockets_on_stop(self, servers: list[SocketServer]) -> None:
+        """On stop, end every Socket.IO session (clients get a close packet) so hypercorn's drain is quick."""
+        await self._stopping.wait()
+        for socket_server in servers:
+            socket_server.close_all()
 
     async def _wake_quic_on_stop(self, quic_sockets: list[socket.socket]) -> None:
         """Let hypercorn's QUIC listener notice the stop without waiting out the grace period.
