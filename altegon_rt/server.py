@@ -36,6 +36,7 @@ from altegon_rt.files.blobs import BlobDisk
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import SAS_SECRET_FILE, UrlSigner
 from altegon_rt.realtime.sockets import build_socket_servers
+from altegon_rt.sio import fast_send
 from altegon_rt.sio.asgi import SocketMounts
 from altegon_rt.sio.server import SocketServer
 from altegon_rt.store import Store
@@ -160,6 +161,7 @@ class Server:
         limited = BodyLimit(create_app(services), max_body, drain_cap=16 * max_body, overrides=uploads)
         sockets_by_path = build_socket_servers(self.config.realtime, services.authenticator.authenticate)
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
+        fast_send.install()
         async with trio.open_nursery() as front:
             for socket_server in sockets_by_path.values():
                 await front.start(socket_server.run)

@@ -21,6 +21,7 @@ from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
 from altegon_rt.eio.session import SessionLimits
+from altegon_rt.sio import fast_send
 from altegon_rt.sio.asgi import SocketMounts
 from altegon_rt.sio.server import ConnectRefused, SioLimits, SocketServer
 from altegon_rt.sio.socket import Socket
@@ -101,6 +102,7 @@ async def serve_echo(sock: socket.socket, server: SocketServer,
     config.errorlog = logging.getLogger("hypercorn.error")
     config.keep_alive_timeout = 30
     host, port = sock.getsockname()[:2]
+    fast_send.install()
     app = wrap_app(SocketMounts(_not_found, {"/socket.io/": server}), config.wsgi_max_body_size, "asgi")
     async with trio.open_nursery() as nursery:
         await nursery.start(server.run)

@@ -185,3 +185,24 @@ async def test_cors_headers_for_browsers(echo_url: str) -> None:
         r = await client.get("/socket.io/", params={"EIO": "4", "transport": "polling"},
                              headers={"Origin": "https://app.example"})  # fmt: skip
         assert r.headers["access-control-allow-origin"] == "https://app.example"
+
+
+async def test_large_and_small_frames_keep_their_order(echo_factory: Callable[..., Any]) -> None:
+    """A frame bigger than the socket buffer is only partly written at once (fast_send's slow path);
+    the frames after it must still arrive after it, whole."""
+    from altegon_rt.sio import fast_send
+
+    assert fast_send.installed()
+    url, _ = await echo_factory(SessionLimits(max_payload=4_000_000, max_buffered_bytes=16_000_000))
+    big = "b" * 3_000_000
+    async with open_websocket_url(ws_url(url), max_message_size=8_000_000) as ws:
+        await ws.get_message()
+        await ws.send_message("40")
+        await ws.get_message()
+        await ws.send_message(f'42["emit-back","{big}"]')
+        for i in range(3):
+            await ws.send_message(f'42["emit-back",{i}]')
+        await trio.sleep(0.3)  # let the server queue everything before we read
+        with trio.fail_after(10):
+            received = [await ws.get_message() for _ in range(4)]
+    assert received == [f'42["echo","{big}"]', '42["echo",0]', '42["echo",1]', '42["echo",2]']
