@@ -34,7 +34,7 @@ from altegon_rt.eio.session import (
     Transport,
     Upgraded,
 )
-from altegon_rt.eio.websocket import FLUSH_GRACE_S, NORMAL, receive_frame, serve_websocket
+from altegon_rt.eio.websocket import CLOSE_REASONS, FLUSH_GRACE_S, NORMAL, receive_frame, serve_websocket
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +313,7 @@ class EngineServer:
                     conn.session.upgrade_failed()
                     conn.wake()
                     if isinstance(frame, int):
-                        await send({"type": "websocket.close", "code": frame})
+                        await send({"type": "websocket.close", "code": frame, "reason": CLOSE_REASONS.get(frame, "")})
                     return False
                 try:
                     event = conn.session.receive(decode_ws(frame), trio.current_time(), on_probe_socket=True)

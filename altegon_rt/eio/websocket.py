@@ -22,6 +22,7 @@ TOO_BIG = 1009
 GOING_AWAY = 1001
 NORMAL = 1000
 PROTOCOL_ERROR = 1002
+CLOSE_REASONS = {TOO_BIG: "message larger than maxPayload", PROTOCOL_ERROR: "invalid Engine.IO packet"}
 
 
 async def receive_frame(receive: Receive, max_payload: int) -> str | bytes | int | None:
@@ -65,7 +66,7 @@ async def serve_websocket(server: EngineServer, conn: EngineConnection, receive:
         nursery.cancel_scope.cancel()
     if not peer_gone:
         with trio.move_on_after(FLUSH_GRACE_S):
-            await send({"type": "websocket.close", "code": close_code})
+            await send({"type": "websocket.close", "code": close_code, "reason": CLOSE_REASONS.get(close_code, "")})
 
 
 async def _reader(server: EngineServer, conn: EngineConnection, receive: Receive) -> int | None:

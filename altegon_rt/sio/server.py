@@ -25,7 +25,7 @@ from altegon_rt.eio.server import EngineConnection, EngineServer
 from altegon_rt.eio.session import SessionLimits
 from altegon_rt.sio.packets import Decoder, Packet, PacketType, encode, encode_event
 from altegon_rt.sio.rooms import Rooms
-from altegon_rt.sio.socket import Socket, send_items
+from altegon_rt.sio.socket import Socket, SocketClosed, send_items
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,35 @@ class SocketServer:
     def room_members(self, room: str, namespace: str = "/") -> frozenset[str]:
         ns = self._namespaces.get(namespace)
         return ns.rooms.members(room) if ns else frozenset()
+
+    def rooms(self, namespace: str = "/") -> list[str]:
+        """Every room of the namespace with at least one member."""
+        ns = self._namespaces.get(namespace)
+        return ns.rooms.names() if ns else []
+
+    def enter_room(self, sid: str, room: str, namespace: str = "/") -> bool:
+        socket = self.socket(sid, namespace)
+        if socket is not None:
+            socket.join(room)
+        return socket is not None
+
+    def leave_room(self, sid: str, room: str, namespace: str = "/") -> None:
+        socket = self.socket(sid, namespace)
+        if socket is not None:
+            socket.leave(room)
+
+    async def call(self, sid: str, event: str, *args: Any, namespace: str = "/", wait_s: float = 10.0) -> list[Any]:
+        """Emit to one socket and wait for its ack (:class:`AckTimeout`, :class:`SocketClosed` otherwise)."""
+        socket = self.socket(sid, namespace)
+        if socket is None:
+            raise SocketClosed(sid)
+        return await socket.call(event, *args, wait_s=wait_s)
+
+    def disconnect(self, sid: str, namespace: str = "/", *, close_connection: bool = False) -> bool:
+        socket = self.socket(sid, namespace)
+        if socket is not None:
+            socket.disconnect(close_connection=close_connection)
+        return socket is not None
 
     # -- lifetime ---------------------------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

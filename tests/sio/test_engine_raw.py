@@ -154,6 +154,7 @@ async def test_websocket_frame_over_max_payload_closes_with_1009(echo_factory: C
             while True:
                 await ws.get_message()
     assert closed.value.reason.code == 1009
+    assert closed.value.reason.reason == "message larger than maxPayload"
     assert len(server.engine) == 0
 
 

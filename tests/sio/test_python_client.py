@@ -75,3 +75,32 @@ def _refused(url: str) -> str:
 async def test_connect_error_reaches_the_client(echo_url: str) -> None:
     outcome = await trio.to_thread.run_sync(_refused, echo_url)
     assert "refused by the test application" in outcome
+
+
+async def test_server_side_api(echo_factory: Any) -> None:
+    """enter_room / rooms / emit to a room / call with ack / disconnect, driven from the server object."""
+    url, server = await echo_factory()
+    client = socketio.Client(reconnection=False)
+    got: list[Any] = []
+    client.on("news", lambda *args: got.append(args))
+    client.on("question", lambda a: a.upper())
+    await trio.to_thread.run_sync(lambda: client.connect(url, transports=["websocket"], wait_timeout=5))
+    try:
+        sid = client.get_sid()
+        assert server.enter_room(sid, "lobby")
+        assert server.rooms() == ["lobby"]
+        assert server.emit("news", "x", 1, to="lobby") == 1
+        assert await server.call(sid, "question", "loud") == ["LOUD"]
+        with trio.fail_after(5):
+            while not got:
+                await trio.sleep(0.01)
+        assert got == [("x", 1)]
+        server.leave_room(sid, "lobby")
+        assert server.rooms() == []
+        assert server.disconnect(sid)
+        with trio.fail_after(5):
+            while client.connected:
+                await trio.sleep(0.01)
+        assert server.socket(sid) is None
+    finally:
+        await trio.to_thread.run_sync(client.disconnect)
