@@ -122,6 +122,13 @@ class SpeechSection:
 
 
 @dataclass(frozen=True, slots=True)
+class GeoSection:
+    """GeoIP: a MaxMind DB file (GeoLite2-City or -Country) that locates sessions by client address."""
+
+    database: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SfuSection:
     """The SFU's UDP port and the address it announces in ICE candidates."""
 
@@ -143,6 +150,7 @@ class Config:
     limits: LimitsSection = field(default_factory=LimitsSection)
     ai: AiSection = field(default_factory=AiSection)
     speech: SpeechSection = field(default_factory=SpeechSection)
+    geo: GeoSection = field(default_factory=GeoSection)
     sfu: SfuSection = field(default_factory=SfuSection)
 
     @property
@@ -314,6 +322,8 @@ def validate(config: Config) -> Config:
         if getattr(config.limits, f.name) < 1:
             raise ConfigError(f"limits.{f.name} must be at least 1")
     _validate_ai(config.ai, config.speech)
+    if config.geo.database and not os.path.isfile(config.geo.database):
+        raise ConfigError(f"geo.database: no such file {config.geo.database}")
     if config.sfu.announced_ip:
         try:
             ipaddress.ip_address(config.sfu.announced_ip)

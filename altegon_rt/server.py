@@ -1,9 +1,9 @@
 """The root of a running process: one nursery that starts every subsystem in order and stops them in reverse.
 
-Order of start: lock the data dir → storage (and the embedded database) → the HTTP app on hypercorn
-(HTTP/1.1 and HTTP/2; HTTP/3 over QUIC when TLS is configured). On SIGTERM or SIGINT: hypercorn stops
-accepting, in-flight requests get ``server.shutdown_grace_s`` to finish, then storage closes and the
-process exits 0. A second signal skips the grace period.
+Order of start: lock the data dir → the GeoIP database, if configured → storage (and the embedded database)
+→ the HTTP app on hypercorn (HTTP/1.1 and HTTP/2; HTTP/3 over QUIC when TLS is configured). On SIGTERM or
+SIGINT: hypercorn stops accepting, in-flight requests get ``server.shutdown_grace_s`` to finish, then storage
+closes and the process exits 0. A second signal skips the grace period.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from altegon_rt.errors import CannotListen
 from altegon_rt.files.blobs import BlobDisk
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import SAS_SECRET_FILE, UrlSigner
+from altegon_rt.geo.locator import open_locator
 from altegon_rt.store import Store
 from altegon_rt.store.datadir import hold_data_dir
 
@@ -91,17 +92,24 @@ class Server:
             cipher = TranscriptCipher(
                 load_or_create_secret(self.config.encryption.secret, data_dir, ENCRYPTION_SECRET_FILE)
             )
-            async with trio.open_nursery() as root:
-                # Signals are ours from the first moment: a SIGTERM while storage starts must still stop the
-                # embedded database (it runs in its own session and would otherwise outlive us).
-                root.start_soon(self._watch_signals, root.cancel_scope)
-                async with trio.open_nursery() as backend:
-                    store: Store = await backend.start(Store(self.config.storage, data_dir).run)
-                    services = await self._services(store, secret, cipher)
-                    await self._serve_http(services, task_status)
-                    log.info("HTTP stopped; closing storage")
-                    backend.cancel_scope.cancel()
-                root.cancel_scope.cancel()
+            # Opened before storage starts, so that an unusable database file stops the start at once (exit 2).
+            geo = await trio.to_thread.run_sync(open_locator, self.config.geo)
+            log.info("geo: %s", geo.describe())
+            try:
+                async with trio.open_nursery() as root:
+                    # Signals are ours from the first moment: a SIGTERM while storage starts must still stop the
+                    # embedded database (it runs in its own session and would otherwise outlive us).
+                    root.start_soon(self._watch_signals, root.cancel_scope)
+                    async with trio.open_nursery() as backend:
+                        store: Store = await backend.start(Store(self.config.storage, data_dir).run)
+                        services = await self._services(store, secret, cipher)
+                        services.geo = geo
+                        await self._serve_http(services, task_status)
+                        log.info("HTTP stopped; closing storage")
+                        backend.cancel_scope.cancel()
+                    root.cancel_scope.cancel()
+            finally:
+                geo.close()  # every request, hence every lookup, has finished by now
         log.info("stopped; storage closed")
 
     async def _services(self, store: Store, secret: str, cipher: TranscriptCipher) -> Services:

@@ -1,4 +1,4 @@
-"""What request handlers may use: config, storage, token issuer, authenticator, limits, audit log.
+"""What request handlers may use: config, storage, token issuer, authenticator, limits, audit log, GeoIP.
 
 Built once by the Server and handed to the app; handlers reach it through :class:`Call`.
 """
@@ -24,6 +24,7 @@ from altegon_rt.errors import TooManyRequests
 from altegon_rt.files.blobs import BlobDisk
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import UrlSigner
+from altegon_rt.geo.locator import GeoLocator
 from altegon_rt.store import Store
 
 log = logging.getLogger("altegon_rt.audit")
@@ -81,6 +82,8 @@ class Services:
     # Recording blobs (embedded store) and the key of their signed URLs; set by the Server.
     blobs: BlobDisk | None = None
     signer: UrlSigner | None = None
+    # Client address → location for recorded sessions ([geo]); without a database every answer is "Unknown".
+    geo: GeoLocator = field(default_factory=GeoLocator)
     # Filled by create_app from the route declarations.
     openapi: dict[str, Any] = field(default_factory=dict)
     docs_html: str = ""

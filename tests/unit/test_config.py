@@ -52,6 +52,7 @@ def test_env_names_of_a_section_with_an_underscore() -> None:
         ("[storage]\nmongodb_uri = 'http://x'\n", "storage.mongodb_uri must start with mongodb://"),
         ("[storage]\ndatabase = 'a.b'\n", "storage.database is not a valid database name"),
         ("[sfu]\nannounced_ip = 'example.com'\n", "sfu.announced_ip is not an IP address"),
+        ("[geo]\ndatabase = '/nonexistent.mmdb'\n", "geo.database: no such file /nonexistent.mmdb"),
         ("[limits]\nlogin_per_ip_per_min = 0\n", "limits.login_per_ip_per_min must be at least 1"),
         ("[ai]\nopenai_base_url = 'ftp://x'\n", "ai.openai_base_url must start with https://"),
         ("[ai]\ntimeout_s = 0\n", "ai.timeout_s must be between 0 and 600"),
