@@ -21,7 +21,7 @@ from hypercorn.utils import wrap_app
 
 from altegon_rt.ai.provider import build_provider
 from altegon_rt.ai.speech import SpeechTokens
-from altegon_rt.api.app import create_app
+from altegon_rt.api.app import ROUTE_NAMES, create_app
 from altegon_rt.api.body_limit import BodyLimit
 from altegon_rt.api.services import Limits, Services
 from altegon_rt.api.storage import BLOB_UPLOAD_PATTERN
@@ -92,7 +92,9 @@ class Server:
             cipher = TranscriptCipher(
                 load_or_create_secret(self.config.encryption.secret, data_dir, ENCRYPTION_SECRET_FILE)
             )
-            # Opened before storage starts, so that an unusable database file stops the start at once (exit 2).
+            # Before storage starts, so that a limit naming no route, or an unusable GeoIP file, stops the start
+            # at once (exit 2).
+            limits = Limits.from_config(self.config, ROUTE_NAMES)
             geo = await trio.to_thread.run_sync(open_locator, self.config.geo)
             log.info("geo: %s", geo.describe())
             try:
@@ -102,7 +104,7 @@ class Server:
                     root.start_soon(self._watch_signals, root.cancel_scope)
                     async with trio.open_nursery() as backend:
                         store: Store = await backend.start(Store(self.config.storage, data_dir).run)
-                        services = await self._services(store, secret, cipher)
+                        services = await self._services(store, secret, cipher, limits)
                         services.geo = geo
                         await self._serve_http(services, task_status)
                         log.info("HTTP stopped; closing storage")
@@ -112,7 +114,7 @@ class Server:
                 geo.close()  # every request, hence every lookup, has finished by now
         log.info("stopped; storage closed")
 
-    async def _services(self, store: Store, secret: str, cipher: TranscriptCipher) -> Services:
+    async def _services(self, store: Store, secret: str, cipher: TranscriptCipher, limits: Limits) -> Services:
         tokens = TokenIssuer(secret, self.config.auth.token_lifetime_s)
         authenticator = Authenticator(tokens, store.api_keys.by_prefix, store.users.by_id)
         services = Services(
@@ -120,7 +122,7 @@ class Server:
             store,
             tokens,
             authenticator,
-            Limits.from_config(self.config),
+            limits,
             cipher,
             FileDisk(self.config.data_dir),
         )
