@@ -15,10 +15,13 @@ from typing import Any
 import trio
 
 from altegon_rt import __version__
+from altegon_rt.api.app import ROUTE_NAMES
 from altegon_rt.api.schema import Field
+from altegon_rt.api.services import Limits
 from altegon_rt.auth.passwords import MAX_PASSWORD_BYTES, hash_password
 from altegon_rt.config import Config, as_dict, load
 from altegon_rt.errors import AltegonError, BadRequest, ConfigError
+from altegon_rt.geo.locator import open_locator
 from altegon_rt.server import Server
 from altegon_rt.store import Store
 from altegon_rt.store.datadir import hold_data_dir
@@ -57,6 +60,13 @@ def _load_config(args: argparse.Namespace) -> Config:
     if hasattr(args, "host"):
         flags.update({"server.host": args.host, "server.http_port": args.http_port, "sfu.udp_port": args.udp_port})
     return load(args.config, flags=flags)
+
+
+def _check_as_serve(config: Config) -> None:
+    """What ``serve`` refuses beyond the values themselves: a limit for a route that does not exist, and a
+    GeoIP file that is not a MaxMind DB."""
+    Limits.from_config(config, ROUTE_NAMES)
+    open_locator(config.geo).close()
 
 
 def _setup_logging(level: str) -> None:
@@ -117,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = _load_config(args)
         if args.command == "check-config":
+            _check_as_serve(config)
             print(json.dumps(as_dict(config), indent=2) if args.print else "config OK")
             return 0
         if args.command == "create-admin":

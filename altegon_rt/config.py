@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -88,15 +89,36 @@ class StorageQuotaSection:
     sas_secret: str = ""
 
 
+# Per-route limits: (route name, requests per minute per caller), sorted by name. A route's name is its
+# operationId in /openapi.json (the handler's name). Which names exist is known to the API layer, not here:
+# the server and check-config refuse unknown ones (api/services.py, route_limiters).
+RouteLimits = tuple[tuple[str, int], ...]
+MAX_ROUTE_LIMIT = 1_000_000
+
+# The Webinar document's Security section gives the storage routes limiters of their own (sasTokenRateLimit,
+# blobUploadRateLimit, blobDeleteRateLimit, blobStorageRateLimit): signed URLs are capabilities, uploads are
+# large. Room uploads are the same kind of load. Every other route keeps only the family limits.
+DEFAULT_ROUTE_LIMITS: RouteLimits = (
+    ("delete_blob", 60),
+    ("download_blob", 120),
+    ("sas_url", 30),
+    ("signed_download", 120),
+    ("storage_info", 60),
+    ("upload_file", 30),
+    ("upload_to_blob", 30),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class LimitsSection:
-    """Rate limits: ``<action>_per_min`` requests per minute, burst of the same size."""
+    """Rate limits: ``<action>_per_min`` requests per minute, burst of the same size; ``routes`` per route."""
 
     login_per_ip_per_min: int = 30
     login_per_account_per_min: int = 10
     register_per_ip_per_min: int = 10
     writes_per_account_per_min: int = 600
     summaries_per_account_per_min: int = 10
+    routes: RouteLimits = DEFAULT_ROUTE_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +141,13 @@ class SpeechSection:
     azure_region: str = ""
     token_url: str = ""
     timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class GeoSection:
+    """GeoIP: a MaxMind DB file (GeoLite2-City or -Country) that locates sessions by client address."""
+
+    database: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +191,7 @@ class Config:
     limits: LimitsSection = field(default_factory=LimitsSection)
     ai: AiSection = field(default_factory=AiSection)
     speech: SpeechSection = field(default_factory=SpeechSection)
+    geo: GeoSection = field(default_factory=GeoSection)
     sfu: SfuSection = field(default_factory=SfuSection)
     realtime: RealtimeSection = field(default_factory=RealtimeSection)
 
@@ -200,6 +230,31 @@ def _coerce(section: str, key: str, raw: Any, kind: type, origin: str) -> Any:
     return raw
 
 
+def _route_limits(current: RouteLimits, raw: Any, origin: str) -> RouteLimits:
+    """``current`` with the routes of ``raw`` (a TOML table, or JSON text from the environment) set over it.
+
+    Entries merge one route at a time, so a file or variable that names one route keeps the defaults of
+    the others (set a route to 0 to lift its limit).
+    """
+    name = "limits.routes"
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            raise ConfigError(f'{origin}: {name} must be a JSON object such as {{"sas_url": 30}}') from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: {name} must be a table (in the environment a JSON object) of route name = "
+                          "requests per minute")  # fmt: skip
+    merged = dict(current)
+    for route, value in raw.items():
+        if not isinstance(route, str) or not 0 < len(route) <= 100:
+            raise ConfigError(f"{origin}: {name} has a key that is not a route name: {route!r}")
+        if type(value) is not int:
+            raise ConfigError(f"{origin}: {name}.{route} must be int, got {type(value).__name__} {value!r}")
+        merged[route] = value
+    return tuple(sorted(merged.items()))
+
+
 def _apply(config: Config, section: str, values: Mapping[str, Any], origin: str) -> Config:
     current = getattr(config, section)
     kinds = {f.name: f.type for f in fields(current)}
@@ -207,6 +262,9 @@ def _apply(config: Config, section: str, values: Mapping[str, Any], origin: str)
     for key, raw in values.items():
         if key not in kinds:
             raise ConfigError(f"{origin}: unknown key {section}.{key}")
+        if kinds[key] == "RouteLimits":
+            updates[key] = _route_limits(updates.get(key, getattr(current, key)), raw, origin)
+            continue
         kind = {"str": str, "int": int, "float": float, "bool": bool}[kinds[key]]  # type: ignore[index]
         updates[key] = _coerce(section, key, raw, kind, origin)
     return replace(config, **{section: replace(current, **updates)})
@@ -331,10 +389,15 @@ def validate(config: Config) -> Config:
     if not 1 <= a.password_min_length <= 128:
         raise ConfigError("auth.password_min_length must be between 1 and 128")
     for f in fields(config.limits):
-        if getattr(config.limits, f.name) < 1:
+        if f.name != "routes" and getattr(config.limits, f.name) < 1:
             raise ConfigError(f"limits.{f.name} must be at least 1")
+    for route, per_minute in config.limits.routes:
+        if not 0 <= per_minute <= MAX_ROUTE_LIMIT:
+            raise ConfigError(f"limits.routes.{route} must be between 0 (no limit of its own) and {MAX_ROUTE_LIMIT}")
     _validate_ai(config.ai, config.speech)
     _validate_realtime(config.realtime)
+    if config.geo.database and not os.path.isfile(config.geo.database):
+        raise ConfigError(f"geo.database: no such file {config.geo.database}")
     if config.sfu.announced_ip:
         try:
             ipaddress.ip_address(config.sfu.announced_ip)
@@ -384,6 +447,7 @@ def as_dict(config: Config) -> dict[str, Any]:
     for section, key in secrets:
         if data[section][key]:
             data[section][key] = "***"
+    data["limits"]["routes"] = dict(config.limits.routes)  # as the file writes it: route = requests per minute
     if "@" in data["storage"]["mongodb_uri"]:
         scheme, _, rest = data["storage"]["mongodb_uri"].partition("://")
         data["storage"]["mongodb_uri"] = f"{scheme}://***@{rest.rpartition('@')[2]}"

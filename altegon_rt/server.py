@@ -1,9 +1,9 @@
 """The root of a running process: one nursery that starts every subsystem in order and stops them in reverse.
 
-Order of start: lock the data dir → storage (and the embedded database) → the HTTP app on hypercorn
-(HTTP/1.1 and HTTP/2; HTTP/3 over QUIC when TLS is configured). On SIGTERM or SIGINT: hypercorn stops
-accepting, in-flight requests get ``server.shutdown_grace_s`` to finish, then storage closes and the
-process exits 0. A second signal skips the grace period.
+Order of start: lock the data dir → the GeoIP database, if configured → storage (and the embedded database)
+→ the HTTP app on hypercorn (HTTP/1.1 and HTTP/2; HTTP/3 over QUIC when TLS is configured). On SIGTERM or
+SIGINT: hypercorn stops accepting, in-flight requests get ``server.shutdown_grace_s`` to finish, then storage
+closes and the process exits 0. A second signal skips the grace period.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hypercorn.utils import wrap_app
 
 from altegon_rt.ai.provider import build_provider
 from altegon_rt.ai.speech import SpeechTokens
-from altegon_rt.api.app import create_app
+from altegon_rt.api.app import ROUTE_NAMES, create_app
 from altegon_rt.api.body_limit import BodyLimit
 from altegon_rt.api.services import Limits, Services
 from altegon_rt.api.storage import BLOB_UPLOAD_PATTERN
@@ -35,6 +35,7 @@ from altegon_rt.errors import CannotListen
 from altegon_rt.files.blobs import BlobDisk
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import SAS_SECRET_FILE, UrlSigner
+from altegon_rt.geo.locator import open_locator
 from altegon_rt.realtime.sockets import build_socket_servers
 from altegon_rt.sio import fast_send
 from altegon_rt.sio.asgi import SocketMounts
@@ -95,20 +96,29 @@ class Server:
             cipher = TranscriptCipher(
                 load_or_create_secret(self.config.encryption.secret, data_dir, ENCRYPTION_SECRET_FILE)
             )
-            async with trio.open_nursery() as root:
-                # Signals are ours from the first moment: a SIGTERM while storage starts must still stop the
-                # embedded database (it runs in its own session and would otherwise outlive us).
-                root.start_soon(self._watch_signals, root.cancel_scope)
-                async with trio.open_nursery() as backend:
-                    store: Store = await backend.start(Store(self.config.storage, data_dir).run)
-                    services = await self._services(store, secret, cipher)
-                    await self._serve_http(services, task_status)
-                    log.info("HTTP stopped; closing storage")
-                    backend.cancel_scope.cancel()
-                root.cancel_scope.cancel()
+            # Before storage starts, so that a limit naming no route, or an unusable GeoIP file, stops the start
+            # at once (exit 2).
+            limits = Limits.from_config(self.config, ROUTE_NAMES)
+            geo = await trio.to_thread.run_sync(open_locator, self.config.geo)
+            log.info("geo: %s", geo.describe())
+            try:
+                async with trio.open_nursery() as root:
+                    # Signals are ours from the first moment: a SIGTERM while storage starts must still stop the
+                    # embedded database (it runs in its own session and would otherwise outlive us).
+                    root.start_soon(self._watch_signals, root.cancel_scope)
+                    async with trio.open_nursery() as backend:
+                        store: Store = await backend.start(Store(self.config.storage, data_dir).run)
+                        services = await self._services(store, secret, cipher, limits)
+                        services.geo = geo
+                        await self._serve_http(services, task_status)
+                        log.info("HTTP stopped; closing storage")
+                        backend.cancel_scope.cancel()
+                    root.cancel_scope.cancel()
+            finally:
+                geo.close()  # every request, hence every lookup, has finished by now
         log.info("stopped; storage closed")
 
-    async def _services(self, store: Store, secret: str, cipher: TranscriptCipher) -> Services:
+    async def _services(self, store: Store, secret: str, cipher: TranscriptCipher, limits: Limits) -> Services:
         tokens = TokenIssuer(secret, self.config.auth.token_lifetime_s)
         authenticator = Authenticator(tokens, store.api_keys.by_prefix, store.users.by_id)
         services = Services(
@@ -116,7 +126,7 @@ class Server:
             store,
             tokens,
             authenticator,
-            Limits.from_config(self.config),
+            limits,
             cipher,
             FileDisk(self.config.data_dir),
         )

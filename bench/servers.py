@@ -13,6 +13,7 @@ Imported by the scripts in bench/ as a sibling module (bench/ is not a package).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -28,6 +29,7 @@ from pathlib import Path
 import httpx
 from wrkrun import BenchError
 
+from altegon_rt.config import DEFAULT_ROUTE_LIMITS
 from altegon_rt.testing.process import ServerProcess
 
 HERE = Path(__file__).resolve().parent
@@ -42,6 +44,7 @@ SERVER_ENV = {
     "ALTEGON_LIMITS_LOGIN_PER_ACCOUNT_PER_MIN": HIGH,
     "ALTEGON_LIMITS_REGISTER_PER_IP_PER_MIN": HIGH,
     "ALTEGON_LIMITS_WRITES_PER_ACCOUNT_PER_MIN": HIGH,
+    "ALTEGON_LIMITS_ROUTES": json.dumps({route: 0 for route, _ in DEFAULT_ROUTE_LIMITS}),  # 0: no route limits
 }
 EXTERNAL_DATABASE = "altegon_bench"
 _SECANTUS = "import sys; from secantus.cli import main; sys.exit(main())"

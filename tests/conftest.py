@@ -15,6 +15,7 @@ import httpx
 import pymongo
 import pytest
 
+from altegon_rt.config import DEFAULT_ROUTE_LIMITS
 from altegon_rt.testing.process import ServerProcess
 
 # The shared server's rate limits are high so that tests do not trip over each other; the rate-limit
@@ -24,6 +25,7 @@ HIGH_LIMITS = {
     "ALTEGON_LIMITS_LOGIN_PER_ACCOUNT_PER_MIN": "100000",
     "ALTEGON_LIMITS_REGISTER_PER_IP_PER_MIN": "100000",
     "ALTEGON_LIMITS_WRITES_PER_ACCOUNT_PER_MIN": "100000",
+    "ALTEGON_LIMITS_ROUTES": json.dumps({route: 100000 for route, _ in DEFAULT_ROUTE_LIMITS}),
 }
 
 

@@ -54,6 +54,9 @@ ROUTES: tuple[Route, ...] = (
     *not_built.ROUTES,
 )
 
+# Every route's name (its operationId): what ``limits.routes`` may name.
+ROUTE_NAMES = frozenset(route.name for route in ROUTES)
+
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -79,7 +82,8 @@ def create_app(services: Services) -> QuartTrio:
     )
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
     mount(app, ROUTES, services)
-    services.openapi = openapi.build_document(ROUTES)
+    route_limits = {name: per_minute for name, per_minute in services.config.limits.routes if per_minute > 0}
+    services.openapi = openapi.build_document(ROUTES, route_limits)
     services.docs_html = openapi.render_html(services.openapi)
 
     @app.before_request

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from altegon_rt import __version__
@@ -28,7 +28,7 @@ ERROR_SCHEMA = {
 }
 
 
-def _operation(route: Route) -> dict[str, Any]:
+def _operation(route: Route, per_minute: int | None) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": route.name, "summary": route.summary, "tags": [route.tag]}
     parameters = [
         {"name": f.name, "in": "path", "required": True, "schema": f.json_schema(), "description": f.description}
@@ -49,8 +49,12 @@ def _operation(route: Route) -> dict[str, Any]:
         op["security"] = [{"bearerAuth": []}, {"apiKey": []}]
         if route.auth == ADMIN:
             op["description"] = "Administrators only."
+    documented = dict(route.responses)
+    if per_minute is not None:
+        caller = "address" if route.auth == PUBLIC else "caller"
+        documented.setdefault(429, f"Too many requests: this route allows {per_minute} a minute per {caller}")
     responses: dict[str, Any] = {}
-    for status, description in sorted(route.responses.items()):
+    for status, description in sorted(documented.items()):
         entry: dict[str, Any] = {"description": description}
         if status >= 400:
             entry["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
@@ -61,11 +65,13 @@ def _operation(route: Route) -> dict[str, Any]:
     return op
 
 
-def build_document(routes: Iterable[Route]) -> dict[str, Any]:
+def build_document(routes: Iterable[Route], route_limits: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The OpenAPI document; routes with a limit of their own (``limits.routes``) document their 429."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        per_minute = (route_limits or {}).get(route.name)
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, per_minute)
         if route.body is not None:
             schemas[route.body.name] = route.body.json_schema()
     return {

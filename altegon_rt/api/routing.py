@@ -3,8 +3,9 @@
 A handler is declared with :func:`endpoint`, which turns it into a frozen :class:`Route` carrying method,
 path, authentication level, schemas, documented responses and audit action. Resource modules export
 tuples of routes; :func:`mount` registers them on the Quart app, and ``openapi.py`` describes them. The
-wrapper does, in order: authenticate, rate-limit writes, validate path, query and body, call the handler,
-and write the audit entry of a write, whatever its outcome.
+wrapper does, in order: authenticate, apply the route's own rate limit (``limits.routes``) and the write
+limit, validate path, query and body, call the handler, and write the audit entry of an audited route,
+whatever its outcome.
 """
 
 from __future__ import annotations
@@ -144,12 +145,19 @@ async def _read_body(schema: Schema, max_bytes: int) -> dict[str, Any]:
 
 async def _build_call(route: Route, services: Services, path_values: dict[str, str]) -> Call:
     call = Call(services, g.request_id, client_ip(services), None, {}, {}, {})
+    # A route's own limit (limits.routes) counts per caller: the principal once known, else the address. It
+    # comes before the body is read, so a limited caller costs no upload.
+    route_limit = services.limits.routes.get(route.name)
+    if route.auth == PUBLIC and route_limit is not None:
+        services.limits.check(route_limit, call.client_ip, f"requests to {route.name} from this address")
     if route.auth != PUBLIC:
         call.principal = await services.authenticator.authenticate(
             request.headers.get("Authorization"), request.headers.get("x-api-key")
         )
         if route.auth == ADMIN and not call.principal.is_admin:
             raise Forbidden("this route is for administrators")
+        if route_limit is not None:
+            services.limits.check(route_limit, call.principal.user_id, f"requests to {route.name}")
         if route.method != "GET":
             services.limits.check(services.limits.writes_account, call.principal.user_id, "requests")
     call.path = route.params.validate(path_values)

@@ -1,12 +1,14 @@
-"""What request handlers may use: config, storage, token issuer, authenticator, limits, audit log.
+"""What request handlers may use: config, storage, token issuer, authenticator, limits, audit log, GeoIP.
 
 Built once by the Server and handed to the app; handlers reach it through :class:`Call`.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,29 +20,47 @@ from altegon_rt.auth import passwords
 from altegon_rt.auth.principal import Authenticator, Principal
 from altegon_rt.auth.ratelimit import RateLimiter, retry_after
 from altegon_rt.auth.tokens import TokenIssuer
-from altegon_rt.config import Config, SpeechSection
+from altegon_rt.config import Config, LimitsSection, SpeechSection
 from altegon_rt.crypto.transcript_cipher import TranscriptCipher
-from altegon_rt.errors import TooManyRequests
+from altegon_rt.errors import ConfigError, TooManyRequests
 from altegon_rt.files.blobs import BlobDisk
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import UrlSigner
+from altegon_rt.geo.locator import GeoLocator
 from altegon_rt.store import Store
 
 log = logging.getLogger("altegon_rt.audit")
 
 
+def route_limiters(config: LimitsSection, route_names: Collection[str]) -> dict[str, RateLimiter]:
+    """One limiter per route that has a limit of its own (``limits.routes``; 0 means none).
+
+    Raises ConfigError naming the key for a route name that no route has: a typo must not silently leave
+    a route unlimited. This is checked here, where the routes are known, for ``serve`` and ``check-config``.
+    """
+    known = set(route_names)
+    for name, _ in config.routes:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"limits.routes.{name}: no route is named {name!r}{hint}; "
+                              "route names are the operationIds in /openapi.json")  # fmt: skip
+    return {name: RateLimiter(per_minute) for name, per_minute in config.routes if per_minute > 0}
+
+
 @dataclass(slots=True)
 class Limits:
-    """The rate limiters of this process, one per (action, key kind)."""
+    """The rate limiters of this process: one per (action, key kind), and one per route that has its own."""
 
     login_ip: RateLimiter
     login_account: RateLimiter
     register_ip: RateLimiter
     writes_account: RateLimiter
     summaries_account: RateLimiter
+    routes: dict[str, RateLimiter] = field(default_factory=dict)  # by route name; per principal, or per IP
 
     @classmethod
-    def from_config(cls, config: Config) -> Limits:
+    def from_config(cls, config: Config, route_names: Collection[str]) -> Limits:
         c = config.limits
         return cls(
             RateLimiter(c.login_per_ip_per_min),
@@ -48,6 +68,7 @@ class Limits:
             RateLimiter(c.register_per_ip_per_min),
             RateLimiter(c.writes_per_account_per_min),
             RateLimiter(c.summaries_per_account_per_min),
+            route_limiters(c, route_names),
         )
 
     @staticmethod
@@ -81,6 +102,8 @@ class Services:
     # Recording blobs (embedded store) and the key of their signed URLs; set by the Server.
     blobs: BlobDisk | None = None
     signer: UrlSigner | None = None
+    # Client address → location for recorded sessions ([geo]); without a database every answer is "Unknown".
+    geo: GeoLocator = field(default_factory=GeoLocator)
     # Filled by create_app from the route declarations.
     openapi: dict[str, Any] = field(default_factory=dict)
     docs_html: str = ""

@@ -1,4 +1,6 @@
-"""The realtime application on the Socket.IO layer: which servers exist at which paths, who may connect.
+"""The realtime application on the Socket.IO layer: Meet, the ART package, whiteboard, presence.
 
-The handlers of each surface (Meet, ART package, SFU, HLS, recording) register on the servers built here.
+- ``sockets.py``: the Socket.IO servers at the spec's paths and who may connect to them; the handlers of
+  each surface (Meet, ART package, SFU, HLS, recording) register on the servers built there.
+- ``sessions.py``: recording a session for the reporting routes, located by the address that started it.
 """

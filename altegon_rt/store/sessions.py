@@ -1,6 +1,7 @@
 """Sessions: one document per live stream, webinar or conference that ran, for the reporting routes.
 
-Owns the ``sessions`` collection. The realtime layer records a session with :meth:`SessionRepository.start`,
+Owns the ``sessions`` collection. The realtime layer records a session with :meth:`SessionRepository.start`
+(through ``realtime/sessions.py``, which adds the GeoIP location of the host's address),
 counts who joins with :meth:`~SessionRepository.participant_joined` (or sets the count), and closes it with
 :meth:`~SessionRepository.end`; a session is running while ``endedAt`` is null. Every document is built by
 :func:`session_document`, which tests use too, so the stored shape cannot drift from what the reports read.
@@ -13,6 +14,7 @@ SecantusDB both run. They count completed sessions only (``endedAt`` set), by th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,12 +43,18 @@ class SessionFilter:
     started_to: dt.datetime | None = None
 
 
-def _location(location: dict[str, Any] | None) -> dict[str, str | None]:
-    """The four location fields, each a trimmed string or None when not known; country codes upper-case."""
+def _location(location: Mapping[str, Any] | None) -> dict[str, str | None]:
+    """The four location fields, each a trimmed string or None when not known; country codes upper-case.
+
+    "Unknown" (what the GeoIP locator answers for an address it cannot place) is stored as None too, so
+    that an unknown place has one stored form whoever recorded it.
+    """
     out: dict[str, str | None] = {}
     for key in LOCATION_KEYS:
         value = (location or {}).get(key)
         text = value.strip() if isinstance(value, str) else ""
+        if text.lower() == UNKNOWN.lower():
+            text = ""
         out[key] = (text.upper() if key == "countryCode" else text) or None
     return out
 
@@ -55,7 +63,7 @@ def session_document(
     host_id: str,
     session_type: str,
     domain: str | None,
-    location: dict[str, Any] | None = None,
+    location: Mapping[str, Any] | None = None,
     *,
     started_at: dt.datetime | None = None,
     ended_at: dt.datetime | None = None,
@@ -130,10 +138,14 @@ class SessionRepository(Repository):
         return str(result.inserted_id)
 
     async def start(
-        self, host_id: str, session_type: str, domain: str | None, location: dict[str, Any] | None = None,
+        self, host_id: str, session_type: str, domain: str | None, location: Mapping[str, Any] | None = None,
         *, started_at: dt.datetime | None = None, room_id: str | None = None,
     ) -> str:  # fmt: skip
-        """Record a session that starts now (or at ``started_at``); its id."""
+        """Record a session that starts now (or at ``started_at``); its id.
+
+        ``location`` has the keys of :data:`LOCATION_KEYS`; the realtime layer passes what the GeoIP locator
+        found for the host's address (``realtime/sessions.py``), missing or "Unknown" fields are stored as null.
+        """
         return await self.insert(session_document(host_id, session_type, domain, location, started_at=started_at,
                                                   room_id=room_id))  # fmt: skip
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from altegon_rt.api.app import create_app
+from altegon_rt.api.app import ROUTE_NAMES, create_app
 from altegon_rt.api.services import Limits, Services
 from altegon_rt.auth.principal import Authenticator
 from altegon_rt.auth.tokens import TokenIssuer
@@ -35,7 +35,7 @@ def _app(failure: Exception, tmp: Path) -> Any:
     store = FailingStore(failure, tmp)
     tokens = TokenIssuer("s" * 40, 60)
     services = Services(config, store, tokens, Authenticator(tokens, store.api_keys.by_prefix, store.users.by_id),
-                        Limits.from_config(config), TranscriptCipher("c" * 40), FileDisk(tmp),
+                        Limits.from_config(config, ROUTE_NAMES), TranscriptCipher("c" * 40), FileDisk(tmp),
                         dummy_hash="scrypt$1024$8$1$AAAA$AAAA")  # fmt: skip
     return create_app(services)
 

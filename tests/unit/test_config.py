@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from altegon_rt.config import Config, as_dict, load
+from altegon_rt.config import DEFAULT_ROUTE_LIMITS, Config, as_dict, load
 from altegon_rt.errors import ConfigError
 
 
@@ -52,6 +52,7 @@ def test_env_names_of_a_section_with_an_underscore() -> None:
         ("[storage]\nmongodb_uri = 'http://x'\n", "storage.mongodb_uri must start with mongodb://"),
         ("[storage]\ndatabase = 'a.b'\n", "storage.database is not a valid database name"),
         ("[sfu]\nannounced_ip = 'example.com'\n", "sfu.announced_ip is not an IP address"),
+        ("[geo]\ndatabase = '/nonexistent.mmdb'\n", "geo.database: no such file /nonexistent.mmdb"),
         ("[limits]\nlogin_per_ip_per_min = 0\n", "limits.login_per_ip_per_min must be at least 1"),
         ("[ai]\nopenai_base_url = 'ftp://x'\n", "ai.openai_base_url must start with https://"),
         ("[ai]\ntimeout_s = 0\n", "ai.timeout_s must be between 0 and 600"),
@@ -110,3 +111,54 @@ def test_example_config_is_complete_and_valid() -> None:
     for section, values in as_dict(Config()).items():
         for key in values:
             assert f"ALTEGON_{section.upper()}_{key.upper()}" in text, key
+
+
+def test_route_limits_merge_over_the_defaults_one_route_at_a_time(tmp_path: Path) -> None:
+    defaults = dict(DEFAULT_ROUTE_LIMITS)
+    assert dict(Config().limits.routes) == defaults and defaults["sas_url"] == 30
+    conf = tmp_path / "c.toml"
+    conf.write_text("[limits]\nwrites_per_account_per_min = 5\n[limits.routes]\nsas_url = 5\nstorage_info = 0\n")
+    from_file = load(str(conf), environ={})
+    assert dict(from_file.limits.routes) == {**defaults, "sas_url": 5, "storage_info": 0}
+    assert from_file.limits.writes_per_account_per_min == 5
+    env = {"ALTEGON_LIMITS_ROUTES": '{"sas_url": 7, "login": 3}'}
+    both = load(str(conf), environ=env)
+    assert dict(both.limits.routes) == {**defaults, "sas_url": 7, "storage_info": 0, "login": 3}
+    assert as_dict(both)["limits"]["routes"] == dict(both.limits.routes)  # printed as the file writes it
+    assert load(None, environ={"ALTEGON_LIMITS_ROUTES": ""}) == Config()
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[limits]\nroutes = 5\n", "limits.routes must be a table"),
+        ('[limits.routes]\nsas_url = "5"\n', "limits.routes.sas_url must be int, got str '5'"),
+        ("[limits.routes]\nsas_url = 1.5\n", "limits.routes.sas_url must be int, got float"),
+        ("[limits.routes]\nsas_url = true\n", "limits.routes.sas_url must be int, got bool"),
+        ("[limits.routes]\nsas_url = -1\n", "limits.routes.sas_url must be between 0 (no limit of its own) and"),
+        ("[limits.routes]\nsas_url = 1000001\n", "limits.routes.sas_url must be between 0"),
+        ("[limits.routes]\nsas_url = { a = 1 }\n", "limits.routes.sas_url must be int, got dict"),
+    ],
+)
+def test_route_limit_errors_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    conf = tmp_path / "c.toml"
+    conf.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load(str(conf), environ={})
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("{bad", 'limits.routes must be a JSON object such as {"sas_url": 30}'),
+        ("[1, 2]", "limits.routes must be a table (in the environment a JSON object)"),
+        ('{"sas_url": "5"}', "limits.routes.sas_url must be int"),
+        ('{"sas_url": 5.0}', "limits.routes.sas_url must be int"),
+        ('{"": 5}', "limits.routes has a key that is not a route name: ''"),
+    ],
+)
+def test_route_limits_from_the_environment_are_json(value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(None, environ={"ALTEGON_LIMITS_ROUTES": value})
+    assert message in str(info.value) and "ALTEGON_LIMITS_ROUTES" in str(info.value)
