@@ -43,12 +43,47 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 TEXT_PLAIN = b"text/plain; charset=UTF-8"
+# What a session keeps of its request's headers (for CORS, and for handlers that log who connected):
+# keeping all of them cost half a KiB per idle connection.
+KEPT_HEADERS = frozenset({"origin", "user-agent", "x-forwarded-for", "x-real-ip", "referer", "accept-language",
+                          "access-control-request-headers"})  # fmt: skip
 
 
 class SessionHandler(Protocol):
     def opened(self, conn: EngineConnection) -> None: ...
     def message(self, conn: EngineConnection, data: str | bytes) -> None: ...
     def closed(self, conn: EngineConnection, reason: str) -> None: ...
+
+
+class Wakeup:
+    """Wakes the tasks waiting for a connection's output: a slimmer ``trio.lowlevel.ParkingLot``.
+
+    There is almost always at most one waiter (the websocket writer, or the one poll allowed at a time),
+    and idle connections are many, so it holds no object until someone waits.
+    """
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self) -> None:
+        self._waiters: list[trio.lowlevel.Task] | None = None
+
+    async def wait(self) -> None:
+        task = trio.lowlevel.current_task()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(task)
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            if self._waiters is not None and task in self._waiters:
+                self._waiters.remove(task)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def set(self) -> None:
+        waiters, self._waiters = self._waiters, None
+        for task in waiters or ():
+            trio.lowlevel.reschedule(task)
 
 
 class EngineConnection:
@@ -63,7 +98,7 @@ class EngineConnection:
         self.query = request.query
         self.headers = request.headers
         self.client = request.client
-        self._wake = trio.lowlevel.ParkingLot()
+        self._wake = Wakeup()
         self.poll_busy = False
         self.post_busy = False
         self.cancel_scope: trio.CancelScope | None = None  # the websocket's, once it is the transport
@@ -88,7 +123,7 @@ class EngineConnection:
         if not ok:
             self.server.end(self, "send buffer full: client too slow")
         else:
-            self._wake.unpark_all()
+            self._wake.set()
 
     def close(self) -> None:
         """Close from the server side: the client receives a close packet."""
@@ -97,10 +132,10 @@ class EngineConnection:
 
     async def wait_for_output(self) -> None:
         if not self.session.pending and not self.session.closed:
-            await self._wake.park()
+            await self._wake.wait()
 
     def wake(self) -> None:
-        self._wake.unpark_all()
+        self._wake.set()
 
 
 class EngineServer:
@@ -342,7 +377,8 @@ class EngineServer:
 
 def _request_info(scope: Scope) -> RequestInfo:
     query: Mapping[str, str] = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    headers = {name: value.decode("latin-1") for raw, value in scope.get("headers", [])
+               if (name := raw.decode("latin-1").lower()) in KEPT_HEADERS}  # fmt: skip
     client = scope.get("client") or ("", 0)
     method = scope.get("method", "GET")
     return RequestInfo(method=method, query=query, headers=headers, client=str(client[0]))

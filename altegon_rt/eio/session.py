@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import enum
 import json
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -88,7 +87,7 @@ class EngineSession:
         self.sid = sid
         self.limits = limits
         self.state = State.WEBSOCKET if transport is Transport.WEBSOCKET else State.POLLING
-        self._outbox: deque[Outgoing] = deque()
+        self._outbox: list[Outgoing] = []  # a list, not a deque: 56 bytes idle, and taken whole
         self._buffered = 0
         self.closed_reason = ""
         self.closed_from = self.state  # the state the session was in when it closed
@@ -148,8 +147,7 @@ class EngineSession:
 
     def take(self) -> list[Outgoing]:
         """Everything queued, oldest first (a websocket writes each item as one frame)."""
-        items = list(self._outbox)
-        self._outbox.clear()
+        items, self._outbox = self._outbox, []
         self._buffered = 0
         return items
 
