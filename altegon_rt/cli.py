@@ -77,6 +77,9 @@ def _setup_logging(level: str) -> None:
     )
     if level.lower() != "debug":
         logging.getLogger("pymongo").setLevel(logging.WARNING)
+        # httpx logs every request at info: one line per 4 MiB block of an Azure upload would bury the log.
+        # Failures are logged by us, once, with what they mean.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _serve(config: Config) -> int:

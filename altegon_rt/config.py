@@ -8,6 +8,7 @@ later.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import ipaddress
 import json
@@ -81,12 +82,25 @@ class FilesSection:
 
 @dataclass(frozen=True, slots=True)
 class StorageQuotaSection:
-    """Recording blobs under ``<data dir>/blobs``: per-user limit, upload size, signed URL lifetime and key."""
+    """Recording blobs: per-user limit, upload size, signed URL lifetime and key, and where the bytes live.
+
+    Under ``<data dir>/blobs`` by default; in an Azure Blob Storage container when ``azure_account`` is set.
+    """
 
     default_limit_bytes: int = 5 * 1024**3
     max_upload_bytes: int = 5 * 1024**3
     sas_ttl_s: int = 3600
     sas_secret: str = ""
+    azure_account: str = ""
+    azure_key: str = ""
+    azure_container: str = "recordings"
+    azure_endpoint: str = ""
+    azure_timeout_s: float = 60.0
+
+    @property
+    def azure_blob_endpoint(self) -> str:
+        """The Blob service endpoint: the configured one (Azurite, a sovereign cloud) or the account's public one."""
+        return (self.azure_endpoint or f"https://{self.azure_account}.blob.core.windows.net").rstrip("/")
 
 
 # Per-route limits: (route name, requests per minute per caller), sorted by name. A route's name is its
@@ -342,6 +356,32 @@ def _validate_ai(ai: AiSection, speech: SpeechSection) -> None:
             raise ConfigError(f"{name} must be between 0 and 600 seconds")
 
 
+def _validate_azure(q: StorageQuotaSection) -> None:
+    if not 0 < q.azure_timeout_s <= 600:
+        raise ConfigError("storage_quota.azure_timeout_s must be between 0 and 600 seconds")
+    if not q.azure_account:
+        if q.azure_key or q.azure_endpoint:
+            raise ConfigError("storage_quota.azure_account must be set with azure_key or azure_endpoint")
+        return
+    if not re.fullmatch(r"[a-z0-9]{3,24}", q.azure_account):
+        raise ConfigError(f"storage_quota.azure_account is not a storage account name: {q.azure_account!r}")
+    if not q.azure_key:
+        raise ConfigError("storage_quota.azure_key must be set with azure_account (the account key, base64)")
+    try:
+        if not base64.b64decode(q.azure_key, validate=True):
+            raise ValueError
+    except ValueError:
+        raise ConfigError("storage_quota.azure_key is not a base64 account key") from None
+    # Azure's container rule: 3-63 of a-z 0-9 and single hyphens, starting and ending with a letter or digit.
+    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}", q.azure_container):
+        raise ConfigError(f"storage_quota.azure_container is not a container name: {q.azure_container!r}")
+    if q.azure_endpoint and not re.fullmatch(r"https?://[A-Za-z0-9.:\[\]-]+(/[A-Za-z0-9._~-]+)*/?", q.azure_endpoint):
+        raise ConfigError(
+            "storage_quota.azure_endpoint must be an http(s) URL without query, e.g. "
+            "https://ACCOUNT.blob.core.windows.net or http://127.0.0.1:10000/devstoreaccount1"
+        )
+
+
 def validate(config: Config) -> Config:
     """Check the values that types alone do not; the first problem is raised as one line."""
     s = config.server
@@ -380,6 +420,7 @@ def validate(config: Config) -> Config:
         raise ConfigError("storage_quota: limits must be positive, uploads at most 64 GiB, sas_ttl_s at most 7 days")
     if q.sas_secret and len(q.sas_secret) < 32:
         raise ConfigError("storage_quota.sas_secret must be at least 32 characters")
+    _validate_azure(q)
     if config.encryption.secret and len(config.encryption.secret) < 32:
         raise ConfigError("encryption.secret must be at least 32 characters")
     if a.token_lifetime_s < 1:
@@ -443,6 +484,7 @@ def as_dict(config: Config) -> dict[str, Any]:
         ("ai", "openai_api_key"),
         ("speech", "azure_key"),
         ("storage_quota", "sas_secret"),
+        ("storage_quota", "azure_key"),
     )
     for section, key in secrets:
         if data[section][key]:

@@ -29,6 +29,13 @@ class DataDirLocked(AltegonError):
     """Another process (a running server) holds the data directory."""
 
 
+class BrokenStream(AltegonError):
+    """A streamed answer lost its source after its status line went out; the connection is cut instead.
+
+    Nothing else is honest at that point: the client sees a body shorter than its Content-Length.
+    """
+
+
 class ApiError(AltegonError):
     """An error answered to an HTTP client."""
 

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 import socket
+from collections.abc import AsyncIterator
 
 import trio
 from hypercorn.config import Config as HyperConfig
@@ -23,6 +24,7 @@ from altegon_rt.ai.provider import build_provider
 from altegon_rt.ai.speech import SpeechTokens
 from altegon_rt.api.app import ROUTE_NAMES, create_app
 from altegon_rt.api.body_limit import BodyLimit
+from altegon_rt.api.downloads import CutBrokenStreams
 from altegon_rt.api.services import Limits, Services
 from altegon_rt.api.storage import BLOB_UPLOAD_PATTERN
 from altegon_rt.auth.passwords import dummy_hash
@@ -32,7 +34,9 @@ from altegon_rt.auth.tokens import TokenIssuer
 from altegon_rt.config import Config
 from altegon_rt.crypto.transcript_cipher import TranscriptCipher
 from altegon_rt.errors import CannotListen
+from altegon_rt.files.azure import AzureBlobStore
 from altegon_rt.files.blobs import BlobDisk
+from altegon_rt.files.blobstore import BlobStores
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import SAS_SECRET_FILE, UrlSigner
 from altegon_rt.geo.locator import open_locator
@@ -108,9 +112,14 @@ class Server:
                     root.start_soon(self._watch_signals, root.cancel_scope)
                     async with trio.open_nursery() as backend:
                         store: Store = await backend.start(Store(self.config.storage, data_dir).run)
-                        services = await self._services(store, secret, cipher, limits)
-                        services.geo = geo
-                        await self._serve_http(services, task_status)
+                        signer = UrlSigner(
+                            load_or_create_secret(self.config.storage_quota.sas_secret, data_dir, SAS_SECRET_FILE)
+                        )
+                        async with self._blob_stores(signer) as blobs:
+                            services = await self._services(store, secret, cipher, limits)
+                            services.blobs, services.signer = blobs, signer  # recording storage, built above
+                            services.geo = geo
+                            await self._serve_http(services, task_status)
                         log.info("HTTP stopped; closing storage")
                         backend.cancel_scope.cancel()
                     root.cancel_scope.cancel()
@@ -130,16 +139,31 @@ class Server:
             cipher,
             FileDisk(self.config.data_dir),
         )
-        services.blobs = BlobDisk(self.config.data_dir)
-        services.signer = UrlSigner(
-            load_or_create_secret(self.config.storage_quota.sas_secret, self.config.data_dir, SAS_SECRET_FILE)
-        )
         services.summarizer = build_provider(self.config.ai)
         services.speech = SpeechTokens(self.config.speech)
         log.info("summaries: %s provider; speech tokens %s", services.summarizer.name,
                  "configured" if services.speech.configured else "not configured")  # fmt: skip
         services.dummy_hash = await trio.to_thread.run_sync(dummy_hash, self.config.auth.scrypt_n)
         return services
+
+    @contextlib.asynccontextmanager
+    async def _blob_stores(self, signer: UrlSigner) -> AsyncIterator[BlobStores]:
+        """Recording blobs go to Azure when it is configured; the data dir stays readable for older blobs."""
+        disk = BlobDisk(self.config.data_dir, signer)
+        q = self.config.storage_quota
+        if not q.azure_account:
+            log.info("recording blobs: under %s", self.config.data_dir / "blobs")
+            yield BlobStores(disk)
+            return
+        azure = AzureBlobStore(q)
+        log.info("recording blobs: Azure Blob Storage container %s", azure.container_url)
+        if not azure.container_url.startswith("https://"):
+            log.warning("recording blobs: the Azure endpoint is plain http; use https outside of tests")
+        try:
+            yield BlobStores(azure, disk)
+        finally:
+            with trio.CancelScope(shield=True):
+                await azure.aclose()
 
     def _hypercorn_config(self) -> tuple[HyperConfig, Sockets]:
         cfg = self.config
@@ -168,7 +192,9 @@ class Server:
             ("POST", r"/room/[^/]+/upload", self.config.files.max_upload_bytes),
             ("POST", BLOB_UPLOAD_PATTERN, self.config.storage_quota.max_upload_bytes),
         )
-        limited = BodyLimit(create_app(services), max_body, drain_cap=16 * max_body, overrides=uploads)
+        # A download whose source breaks after it started is cut, not logged as a crash (CutBrokenStreams).
+        limited = BodyLimit(CutBrokenStreams(create_app(services)), max_body, drain_cap=16 * max_body,
+                            overrides=uploads)  # fmt: skip
         sockets_by_path = build_socket_servers(self.config.realtime, services.authenticator.authenticate)
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()

@@ -81,6 +81,9 @@ def create_app(services: Services) -> QuartTrio:
         services.config.server.max_body_bytes, services.config.files.max_upload_bytes
     )
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
+    # Quart cuts every response at 60 s by default, which cut multi-gigabyte recording downloads halfway.
+    # Streams are paced by the client's reading (back-pressure), so there is no total deadline.
+    app.config["RESPONSE_TIMEOUT"] = None
     mount(app, ROUTES, services)
     route_limits = {name: per_minute for name, per_minute in services.config.limits.routes if per_minute > 0}
     services.openapi = openapi.build_document(ROUTES, route_limits)

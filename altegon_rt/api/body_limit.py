@@ -97,11 +97,13 @@ class _LimitedExchange:
         self._seen = 0
         self._over = False
         self._started = False
+        self._streamed = False
         self._http1 = _is_http1(scope)
         # A request without a body (no Content-Length or a zero one, not chunked) has nothing left to drain.
         self._body_done = not _may_have_body(scope)
 
     async def run(self, streamed: bool) -> None:
+        self._streamed = streamed
         if streamed:
             scope = {**self._scope, BODY_STREAM: self._chunks()}
             await self._limit._app(scope, _ended_body(), self.send)
@@ -148,6 +150,13 @@ class _LimitedExchange:
         if message["type"] == "http.response.start":
             self._started = True
             if not self._body_done and self._http1:
+                if self._streamed:
+                    # hypercorn closes an HTTP/1.1 connection the moment a "Connection: close" answer ends, so
+                    # what the client is still sending must be read first: a client busy writing reads nothing,
+                    # and would stall until its timeout instead of seeing the early answer (a 507 say).
+                    # Quart reads other bodies itself, and they are small.
+                    await self._limit._drain(self._receive, self._seen)
+                    self._body_done = True
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
         await self._send(message)
 

@@ -23,7 +23,7 @@ from altegon_rt.auth.tokens import TokenIssuer
 from altegon_rt.config import Config, LimitsSection, SpeechSection
 from altegon_rt.crypto.transcript_cipher import TranscriptCipher
 from altegon_rt.errors import ConfigError, TooManyRequests
-from altegon_rt.files.blobs import BlobDisk
+from altegon_rt.files.blobstore import BlobStores
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import UrlSigner
 from altegon_rt.geo.locator import GeoLocator
@@ -99,8 +99,9 @@ class Services:
     # Meeting summaries (embedded unless [ai] names a service) and Azure Speech tokens; built from config.
     summarizer: SummaryProvider = field(default_factory=ExtractiveProvider)
     speech: SpeechTokens = field(default_factory=lambda: SpeechTokens(SpeechSection()))
-    # Recording blobs (embedded store) and the key of their signed URLs; set by the Server.
-    blobs: BlobDisk | None = None
+    # Recording blobs' back ends (the data dir, and Azure Blob Storage when configured) and the key of our own
+    # signed URLs (GET /blob/{token}); set by the Server.
+    blobs: BlobStores | None = None
     signer: UrlSigner | None = None
     # Client address → location for recorded sessions ([geo]); without a database every answer is "Unknown".
     geo: GeoLocator = field(default_factory=GeoLocator)

@@ -1,18 +1,20 @@
-"""Recording storage (Azure Blob Storage document), embedded: upload, usage, limits, delete, signed URLs.
+"""Recording storage (Azure Blob Storage document): upload, usage, limits, delete, download, signed URLs.
 
-Blobs live under ``<data dir>/blobs`` (``files/blobs.py``) with their metadata in the ``blobs`` collection;
-Azure itself is not supported yet. Per-user routes are for the user themself or an admin; the recording must
-exist, belong to that user and be of that room, else 404. A signed URL (``sas-url``) is an HMAC-signed,
-expiring, read-only link to ``GET /blob/{token}``, which needs no login: the URL is the capability.
+The bytes live in a back end (``files/blobstore.py``): under ``<data dir>/blobs`` by default, or in an Azure
+Blob Storage container when ``storage_quota.azure_account`` is set; the metadata, with the back end's name, is
+in the ``blobs`` collection. Per-user routes are for the user themself or an admin; the recording must exist,
+belong to that user and be of that room, else 404. A signed URL (``sas-url``) is, on Azure, a service SAS URL
+on the Azure endpoint; embedded, an HMAC-signed link to ``GET /blob/{token}``. Either needs no login and
+expires after ``storage_quota.sas_ttl_s``: the URL is the capability.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -25,12 +27,22 @@ from altegon_rt.api.multipart import MultipartUpload, boundary_of
 from altegon_rt.api.routing import ADMIN, PUBLIC, Call, Reply, endpoint
 from altegon_rt.api.schema import Field, Schema
 from altegon_rt.api.services import Services
-from altegon_rt.errors import BadRequest, Conflict, Forbidden, InsufficientStorage, NotFound, PayloadTooLarge
-from altegon_rt.files.blobs import BlobDisk
+from altegon_rt.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InsufficientStorage,
+    NotFound,
+    PayloadTooLarge,
+)
+from altegon_rt.files.blobstore import BlobMissing, BlobPlace, BlobStore, BlobStores
 from altegon_rt.files.disk import TooLarge
 from altegon_rt.files.names import sanitise
 from altegon_rt.files.signing import BadSignature, UrlSigner
 from altegon_rt.store.blobs import BlobNameTaken
+
+log = logging.getLogger(__name__)
 
 GB = 1024**3
 # Multipart framing and small form fields around the file: a declared body this much over the remaining
@@ -70,7 +82,7 @@ def _gb(n: int) -> str:
     return f"{n / GB:.2f}"
 
 
-def _disk(s: Services) -> BlobDisk:
+def _stores(s: Services) -> BlobStores:
     assert s.blobs is not None, "set by the Server"
     return s.blobs
 
@@ -78,10 +90,6 @@ def _disk(s: Services) -> BlobDisk:
 def blob_url(doc: dict[str, Any]) -> str:
     rec, name = quote(doc["recordingId"], safe=""), quote(doc["fileName"], safe="")
     return f"/recordings/user/{doc['userId']}/room/{doc['roomId']}/recording/{rec}/file/{name}"
-
-
-def _folder(s: Services, doc: dict[str, Any]) -> Path:
-    return _disk(s).folder(doc["userId"], doc["roomId"], doc["recordingId"])
 
 
 async def _limit(s: Services, user_id: str) -> int:
@@ -136,32 +144,56 @@ async def _blob(call: Call) -> dict[str, Any]:
     return doc
 
 
-async def _store_upload(call: Call, upload: MultipartUpload, remaining: int) -> dict[str, Any]:
+async def _file_then_rest(upload: MultipartUpload) -> AsyncIterator[bytes]:
+    """The file's bytes, then the rest of the body read and checked before the iteration ends.
+
+    A back end stores a blob only once its chunks are exhausted (disk: renames the ``.part`` file; Azure:
+    commits the block list), so an empty file or a malformed or second file part fails before anything exists.
+    """
+    size = 0
+    async for chunk in upload.file_data():
+        size += len(chunk)
+        yield chunk
+    await upload.finish()
+    if size == 0:
+        raise BadRequest("the file is empty", code="empty_file")
+
+
+async def _discard(store: BlobStore, place: BlobPlace, key: str) -> None:
+    """Remove a stored blob whose upload failed after all; the failure that got us here is what the client sees."""
+    with trio.CancelScope(shield=True):
+        try:
+            await store.remove(place, key)
+        except ApiError as exc:
+            log.warning("could not remove the %s blob %s of a failed upload: %s", store.name, key, exc.message)
+
+
+def _name_taken() -> Conflict:
+    return Conflict("the recording has a file of this name; delete it first", code="name_taken")
+
+
+async def _store_upload(call: Call, upload: MultipartUpload, file_name: str, remaining: int) -> dict[str, Any]:
     s = call.services
-    user_id, room_id, rec_id = call.path["userId"], call.path["roomId"], call.path["recordingId"]
-    folder = _disk(s).folder(user_id, room_id, rec_id)
+    store, place = _stores(s).current, BlobPlace(call.path["userId"], call.path["roomId"], call.path["recordingId"])
     max_upload = s.config.storage_quota.max_upload_bytes
     try:
-        written = await _disk(s).write(folder, upload.file_data(), min(remaining, max_upload))
+        async with aclosing(_file_then_rest(upload)) as chunks:
+            written = await store.write(place, chunks, min(remaining, max_upload))
     except TooLarge:
         if remaining < max_upload:
             raise InsufficientStorage("the file does not fit in your storage limit; nothing was kept") from None
         raise PayloadTooLarge(f"the file is larger than {max_upload} bytes") from None
+    record = {
+        "userId": place.user_id, "roomId": place.room_id, "recordingId": place.recording_id, "fileName": file_name,
+        "fileSize": written.size, "sha256": written.sha256, "diskName": written.disk_name, "backend": store.name,
+    }  # fmt: skip
     try:
-        await upload.finish()
-        if written.size == 0:
-            raise BadRequest("the file is empty", code="empty_file")
-        record = {
-            "userId": user_id, "roomId": room_id, "recordingId": rec_id, "fileName": sanitise(upload.filename),
-            "fileSize": written.size, "sha256": written.sha256, "diskName": written.disk_name,
-        }  # fmt: skip
-        try:
-            return await s.store.blobs.add(record)
-        except BlobNameTaken:
-            raise Conflict("the recording has a file of this name; delete it first", code="name_taken") from None
-    except BaseException:
-        with trio.CancelScope(shield=True):
-            await _disk(s).remove(folder, written.disk_name)
+        return await s.store.blobs.add(record)
+    except BaseException as exc:
+        # No metadata row: the stored bytes must go too, whatever stopped us (a racing upload, the database).
+        await _discard(store, place, written.disk_name)
+        if isinstance(exc, BlobNameTaken):
+            raise _name_taken() from None
         raise
 
 
@@ -171,7 +203,9 @@ async def _store_upload(call: Call, upload: MultipartUpload, remaining: int) -> 
     responses={200: "Stored", 400: "No file, empty file or malformed body", 401: "Not signed in",
                403: "Another user's storage", 404: "No such recording of this user and room",
                409: "The recording has a file of this name", 413: "File too large",
-               415: "Not multipart/form-data", 507: "Over the user's storage limit (nothing kept)"},
+               415: "Not multipart/form-data", 502: "Azure Blob Storage failed or refused (nothing kept)",
+               504: "Azure Blob Storage did not answer in time (nothing kept)",
+               507: "Over the user's storage limit (nothing kept)"},
 )  # fmt: skip
 async def upload_to_blob(call: Call) -> Reply:
     user_id, _, _ = await _recording(call)
@@ -186,7 +220,11 @@ async def upload_to_blob(call: Call) -> Reply:
         # Streamed by BodyLimit in front of the app; Quart's own body reader only when run without it (tests).
         upload = MultipartUpload(request.scope.get(BODY_STREAM) or aiter(request.body), boundary)
         await upload.open_file()
-        doc = await _store_upload(call, upload, remaining)
+        file_name = sanitise(upload.filename)
+        # Before any byte is stored: refusing a taken name afterwards would upload gigabytes for nothing.
+        if await s.store.blobs.get(user_id, call.path["roomId"], call.path["recordingId"], file_name) is not None:
+            raise _name_taken()
+        doc = await _store_upload(call, upload, file_name, remaining)
     call.target["file"] = doc["fileName"]
     data = {"blobUrl": blob_url(doc), "fileName": doc["fileName"], "fileSize": doc["fileSize"],
             "storage": await storage_summary(s, user_id)}  # fmt: skip
@@ -248,34 +286,42 @@ async def exceeded_users(call: Call) -> Reply:
     "DELETE", BASE + "/{fileName}", tag="storage", params=FILE_PARAMS, audit="blob.delete",
     summary="Delete a recording's file from the user's storage",
     responses={200: "Deleted", 401: "Not signed in", 403: "Another user's storage",
-               404: "No such recording or file"},
+               404: "No such recording or file", 502: "Azure Blob Storage failed (the file is kept)",
+               503: "The file's back end is not configured", 504: "Azure Blob Storage did not answer in time"},
 )  # fmt: skip
 async def delete_blob(call: Call) -> Reply:
     doc = await _blob(call)
     s = call.services
-    if await s.store.blobs.delete(doc["_id"]):
-        await _disk(s).remove(_folder(s, doc), doc["diskName"])
+    # The bytes first: if that fails the row stays, the file is still listed and counted, and a retry can
+    # finish the job; the other order would leave bytes nobody can see (and, on Azure, pays for them).
+    await _stores(s).holding(doc).remove(BlobPlace.of(doc), doc["diskName"])
+    await s.store.blobs.delete(doc["_id"])
     summary = await storage_summary(s, doc["userId"])
     data = {k: summary[k] for k in ("totalUsage", "availableStorage", "recordingsCount")}
     return Reply(200, {"success": True, "msg": "Recording deleted successfully.", "data": data})
 
 
-def _attachment(s: Services, doc: dict[str, Any]) -> Reply:
-    stream = _disk(s).read(_folder(s, doc), doc["diskName"])
+async def _attachment(s: Services, doc: dict[str, Any]) -> Reply:
+    """The file's bytes from its back end; 404 when they are gone (checked before the answer starts)."""
+    try:
+        stream = await _stores(s).holding(doc).open(BlobPlace.of(doc), doc["diskName"])
+    except BlobMissing:
+        raise NotFound("file not found") from None
     return attachment(doc["fileName"], doc["fileSize"], doc["sha256"], stream)
+
+
+_DOWNLOAD_FAILURES = {502: "Azure Blob Storage failed", 503: "The file's back end is not configured",
+                      504: "Azure Blob Storage did not answer in time"}  # fmt: skip
 
 
 @endpoint(
     "GET", BASE + "/file/{fileName}", tag="storage", params=FILE_PARAMS, audit="blob.download",
     summary="A recording file's bytes (the blobUrl; always an attachment)",
     responses={200: "The bytes", 401: "Not signed in", 403: "Another user's storage",
-               404: "No such recording or file"},
+               404: "No such recording or file", **_DOWNLOAD_FAILURES},
 )  # fmt: skip
 async def download_blob(call: Call) -> Reply:
-    doc = await _blob(call)
-    if not await _disk(call.services).exists(_folder(call.services, doc), doc["diskName"]):
-        raise NotFound("file not found")
-    return _attachment(call.services, doc)
+    return await _attachment(call.services, await _blob(call))
 
 
 def _signer(s: Services) -> UrlSigner:
@@ -285,17 +331,19 @@ def _signer(s: Services) -> UrlSigner:
 
 @endpoint(
     "GET", BASE + "/file/{fileName}/sas-url", tag="storage", params=FILE_PARAMS, audit="blob.sas_generate",
-    summary="A signed, expiring, read-only download URL for a recording file (no login needed to use it)",
+    summary="A signed, expiring, read-only download URL for a recording file (no login needed to use it): "
+            "an Azure service SAS URL when the file is in Azure Blob Storage, else a /blob/{token} link",
     responses={200: "The URL and its expiry", 401: "Not signed in", 403: "Another user's storage",
-               404: "No such recording or file"},
+               404: "No such recording or file", 503: "The file's back end is not configured"},
 )  # fmt: skip
 async def sas_url(call: Call) -> Reply:
     doc = await _blob(call)
-    expires = int(time.time()) + call.services.config.storage_quota.sas_ttl_s
-    parts = (doc["userId"], doc["roomId"], doc["recordingId"], doc["fileName"])
-    token = _signer(call.services).sign("/".join(quote(p, safe="") for p in parts), expires)
-    call.target["expires"] = expires
-    data = {"sasUrl": f"/blob/{token}", "expiresAt": dt.datetime.fromtimestamp(expires, dt.UTC)}
+    now = int(time.time())
+    expires = now + call.services.config.storage_quota.sas_ttl_s
+    store = _stores(call.services).holding(doc)
+    url = store.signed_read_url(BlobPlace.of(doc), doc["diskName"], file_name=doc["fileName"], expires=expires, now=now)
+    call.target.update({"expires": expires, "backend": store.name})
+    data = {"sasUrl": url, "expiresAt": dt.datetime.fromtimestamp(expires, dt.UTC)}
     return Reply(200, {"success": True, "data": data})
 
 
@@ -303,7 +351,8 @@ async def sas_url(call: Call) -> Reply:
     "GET", "/blob/{token}", tag="storage", auth=PUBLIC, audit="blob.download_signed",
     params=(Field("token", "string", max_length=2048, description="The signed token of a sas-url"),),
     summary="Download a recording file through a signed URL (always an attachment)",
-    responses={200: "The bytes", 403: "Bad, forged or expired signature", 404: "The file is gone"},
+    responses={200: "The bytes", 403: "Bad, forged or expired signature", 404: "The file is gone",
+               **_DOWNLOAD_FAILURES},
 )  # fmt: skip
 async def signed_download(call: Call) -> Reply:
     call.target = {"type": "blob"}
@@ -319,9 +368,9 @@ async def signed_download(call: Call) -> Reply:
     call.actor = f"sas:{user_id}"
     call.target.update({"userId": user_id, "roomId": room_id, "id": rec_id, "file": name})
     doc = await call.services.store.blobs.get(user_id, room_id, rec_id, name)
-    if doc is None or not await _disk(call.services).exists(_folder(call.services, doc), doc["diskName"]):
+    if doc is None:
         raise NotFound("file not found")
-    return _attachment(call.services, doc)
+    return await _attachment(call.services, doc)
 
 
 ROUTES = (upload_to_blob, storage_info, set_storage_limit, exceeded_users, delete_blob, download_blob, sas_url,

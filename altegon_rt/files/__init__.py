@@ -1,1 +1,2 @@
-"""Uploaded room files on disk: safe names, streamed writes and reads, under the data dir only."""
+"""Uploaded files: room files on disk, and recording blobs on disk or in Azure Blob Storage; safe names,
+streamed writes and reads, signed download links."""

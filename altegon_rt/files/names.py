@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import quote
 
 MAX_NAME = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -34,3 +35,9 @@ def with_suffix(name: str, n: int) -> str:
     if not dot or not stem:
         return f"{name} ({n})"
     return f"{stem} ({n}).{ext}"
+
+
+def attachment_disposition(name: str) -> str:
+    """A ``Content-Disposition`` that makes a browser save the bytes as ``name`` (RFC 6266, RFC 5987 for UTF-8)."""
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_").replace("\\", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"

@@ -103,6 +103,8 @@ async def test_usage_warnings_quota_delete_and_exceeded(
     assert len(before) == 3 and not any(p.name.endswith(".part") for p in before)
     assert_error(await put(ac, alice, room, rec, "d.mp4", b"d" * 71), 507, "storage_limit_exceeded")
     assert_error(await put(ac, alice, room, rec, "e.mp4", b"e" * 200_000), 507, "storage_limit_exceeded")
+    # More than socket buffers hold: the answer still arrives (the body is read before it is sent).
+    assert_error(await put(ac, alice, room, rec, "e.mp4", b"e" * (12 * 1024 * 1024)), 507, "storage_limit_exceeded")
     assert blob_files(server, alice) == before and (await info(ac, alice))["totalUsage"] == 930
     assert (await put(ac, alice, room, rec, "f.mp4", b"f" * 70)).status_code == 200  # exactly fits
     assert_error(await put(ac, alice, room, rec, "f.mp4", b"f"), 507)

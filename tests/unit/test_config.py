@@ -60,6 +60,27 @@ def test_env_names_of_a_section_with_an_underscore() -> None:
         ("[speech]\nazure_region = 'East US'\n", "speech.azure_region is not an Azure region name"),
         ("[speech]\nazure_key = 'k'\n", "speech.azure_region (or speech.token_url) must be set"),
         ("[limits]\nsummaries_per_account_per_min = 0\n", "limits.summaries_per_account_per_min must be at least 1"),
+        ("[storage_quota]\nazure_key = 'a2V5'\n", "storage_quota.azure_account must be set with azure_key"),
+        ("[storage_quota]\nazure_account = 'acct1'\n", "storage_quota.azure_key must be set with azure_account"),
+        ("[storage_quota]\nazure_account = 'My_Account'\nazure_key = 'a2V5'\n", "is not a storage account name"),
+        ("[storage_quota]\nazure_account = 'acct1'\nazure_key = 'not base64!'\n", "azure_key is not a base64"),
+        (
+            "[storage_quota]\nazure_account = 'acct1'\nazure_key = 'a2V5'\nazure_container = 'a--b'\n",
+            "storage_quota.azure_container is not a container name",
+        ),
+        (
+            "[storage_quota]\nazure_account = 'acct1'\nazure_key = 'a2V5'\nazure_container = 'Rec'\n",
+            "storage_quota.azure_container is not a container name",
+        ),
+        (
+            "[storage_quota]\nazure_account = 'acct1'\nazure_key = 'a2V5'\nazure_endpoint = 'ftp://x'\n",
+            "storage_quota.azure_endpoint must be an http(s) URL",
+        ),
+        (
+            "[storage_quota]\nazure_account = 'acct1'\nazure_key = 'a2V5'\nazure_endpoint = 'https://x/?sv=1'\n",
+            "storage_quota.azure_endpoint must be an http(s) URL",
+        ),
+        ("[storage_quota]\nazure_timeout_s = 0\n", "storage_quota.azure_timeout_s must be between 0 and 600"),
         ("[server\n", "is not valid TOML"),
         ("server = 1\n", "[server] must be a table"),
     ],
@@ -95,6 +116,17 @@ def test_as_dict_masks_secrets() -> None:
                                        "ALTEGON_SPEECH_AZURE_REGION": "eastus2"}))  # fmt: skip
     assert keys["ai"]["openai_api_key"] == keys["speech"]["azure_key"] == "***"
     assert "pw" not in data["storage"]["mongodb_uri"] and data["storage"]["mongodb_uri"].endswith("db.internal:27017/x")
+
+
+def test_azure_blob_storage_settings() -> None:
+    env = {"ALTEGON_STORAGE_QUOTA_AZURE_ACCOUNT": "acct1", "ALTEGON_STORAGE_QUOTA_AZURE_KEY": "a2V5a2V5a2V5"}
+    q = load(None, environ=env).storage_quota
+    assert q.azure_container == "recordings" and q.azure_blob_endpoint == "https://acct1.blob.core.windows.net"
+    assert as_dict(load(None, environ=env))["storage_quota"]["azure_key"] == "***"
+    local = {**env, "ALTEGON_STORAGE_QUOTA_AZURE_ENDPOINT": "http://127.0.0.1:10000/devstoreaccount1/",
+             "ALTEGON_STORAGE_QUOTA_AZURE_CONTAINER": "rec-2025"}  # fmt: skip
+    q = load(None, environ=local).storage_quota
+    assert q.azure_blob_endpoint == "http://127.0.0.1:10000/devstoreaccount1" and q.azure_container == "rec-2025"
 
 
 def test_config_is_immutable() -> None:
