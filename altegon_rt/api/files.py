@@ -1,8 +1,8 @@
 """Room files (Meet document): upload, details, download, delete all. Bytes stream to and from disk.
 
-Until the realtime layer knows a room's members (issue 6), the room's owner and admins may upload and
-read; only they may delete. Downloads are always attachments of type application/octet-stream, so an
-uploaded page can never run as part of this site.
+The room's owner, its members (signed-in users who joined it through the realtime layer) and admins may
+upload and read; only the owner and admins may delete. Downloads are always attachments of type
+application/octet-stream, so an uploaded page can never run as part of this site.
 """
 
 from __future__ import annotations
@@ -20,17 +20,19 @@ from altegon_rt.errors import BadRequest, NotFound, PayloadTooLarge
 from altegon_rt.files.disk import TooLarge
 from altegon_rt.files.names import sanitise, with_suffix
 from altegon_rt.store.files import MAX_FILES, NameTaken
+from altegon_rt.store.rooms import is_member
 
 ROOM_ID = Field("roomId", "objectid", description="The room's id")
 FILENAME = Field("filename", "string", max_length=300, description="The file's name as listed (roomId_name)")
 UPLOAD_PATH = "/room/{roomId}/upload"
 
 
-async def _room(call: Call, room_id: str) -> dict[str, Any]:
+async def _room(call: Call, room_id: str, *, members: bool = True) -> dict[str, Any]:
     room = await call.services.store.rooms.get(room_id)
     if room is None:
         raise NotFound("room not found")
-    call.require_self_or_admin(room["ownerId"], "rooms")
+    if not (members and is_member(room, call.user.user_id)):
+        call.require_self_or_admin(room["ownerId"], "rooms")
     return room
 
 
@@ -83,7 +85,8 @@ async def _save(call: Call, room_id: str, upload: MultipartUpload) -> dict[str, 
     "POST", UPLOAD_PATH, tag="files", params=(ROOM_ID,), audit="file.upload",
     summary="Upload one file to a room (multipart/form-data, streamed to disk)",
     responses={200: "Uploaded", 400: "No file, empty file or malformed body", 401: "Not signed in",
-               403: "Not your room", 404: "No such room", 413: "File too large", 415: "Not multipart/form-data"},
+               403: "Not the room's owner or a member", 404: "No such room", 413: "File too large",
+               415: "Not multipart/form-data"},
     example={"success": True, "data": {"originalName": "Document.docx",
              "filename": "68b01f530d7bbb02c917906f_Document.docx", "size": 27685, "roomId": "68b01f530d7bbb02c917906f",
              "path": "documents/68b01f530d7bbb02c917906f/68b01f530d7bbb02c917906f_Document.docx"},
@@ -118,7 +121,8 @@ async def _file(call: Call) -> dict[str, Any]:
 @endpoint(
     "GET", "/room/{roomId}/files/{filename}", tag="files", params=(ROOM_ID, FILENAME),
     summary="Details of a room's file",
-    responses={200: "The file's details", 401: "Not signed in", 403: "Not your room", 404: "No such room or file"},
+    responses={200: "The file's details", 401: "Not signed in", 403: "Not the room's owner or a member",
+               404: "No such room or file"},
 )  # fmt: skip
 async def file_details(call: Call) -> Reply:
     doc = await _file(call)
@@ -128,7 +132,8 @@ async def file_details(call: Call) -> Reply:
 @endpoint(
     "GET", "/room/{roomId}/files/{filename}/download", tag="files", params=(ROOM_ID, FILENAME),
     audit="file.download", summary="The file's bytes (always an attachment)",
-    responses={200: "The bytes", 401: "Not signed in", 403: "Not your room", 404: "No such room or file"},
+    responses={200: "The bytes", 401: "Not signed in", 403: "Not the room's owner or a member",
+               404: "No such room or file"},
 )  # fmt: skip
 async def download_file(call: Call) -> Reply:
     doc = await _file(call)
@@ -139,13 +144,13 @@ async def download_file(call: Call) -> Reply:
 @endpoint(
     "DELETE", "/room/{roomId}/files", tag="files", params=(ROOM_ID,), audit="file.delete_all",
     summary="Delete every file of a room (owner or admin)",
-    responses={200: "Deleted", 401: "Not signed in", 403: "Not your room", 404: "No such room"},
+    responses={200: "Deleted", 401: "Not signed in", 403: "Not the room's owner", 404: "No such room"},
     example={"success": True, "msg": "All files for room 68b01f530d7bbb02c917906f deleted successfully"},
 )  # fmt: skip
 async def delete_files(call: Call) -> Reply:
     room_id = call.path["roomId"]
     call.target = {"type": "room", "id": room_id}
-    await _room(call, room_id)
+    await _room(call, room_id, members=False)
     deleted = await call.services.store.files.delete_room(room_id)
     await call.services.files.remove_room(room_id)
     call.target["deleted"] = deleted

@@ -155,3 +155,20 @@ async def test_too_large_is_413_and_nothing_is_kept(small_limit_server: ServerPr
         assert_error(r, 413, "payload_too_large")
         assert (await c.get("/healthz")).status_code == 200
     assert [p.stat().st_size for p in room_dir(server, room).iterdir()] == [90_000]
+
+
+async def test_members_read_and_add_files_but_only_the_owner_deletes(
+    client: httpx.AsyncClient, alice: User, bob: User, server: ServerProcess
+) -> None:
+    room = await make_room(client, alice)
+    name = (await upload(client, alice, room, "agenda.txt", b"agenda")).json()["data"]["filename"]
+    assert_error(await client.get(f"/room/{room}/files/{name}", headers=bob.headers), 403)
+    # What the realtime layer records when a signed-in user joins the room.
+    with database(server) as db:
+        from bson import ObjectId
+
+        db.rooms.update_one({"_id": ObjectId(room)}, {"$addToSet": {"members": bob.id}})
+    assert (await client.get(f"/room/{room}/files/{name}/download", headers=bob.headers)).content == b"agenda"
+    assert (await upload(client, bob, room, "notes.txt", b"n")).status_code == 200
+    assert_error(await client.delete(f"/room/{room}/files", headers=bob.headers), 403)
+    assert (await client.delete(f"/room/{room}/files", headers=alice.headers)).status_code == 200
