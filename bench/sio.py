@@ -110,8 +110,19 @@ def load(base: str, mode: str, options: dict[str, Any], on_phase: Any = None) ->
 
 def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
     row: dict[str, Any] = {"server": name}
+    marks: dict[str, Usage] = {}
+    # Idle memory on a fresh process: after the fan-out, freed memory would be reused and hide the growth.
     with running(name) as (pid, base):
-        marks: dict[str, Usage] = {}
+        time.sleep(1)
+        before = usage(pid)
+
+        def mark_idle(record: dict[str, Any]) -> None:
+            marks[record["phase"]] = usage(pid)
+
+        phases = load(base, "idle", {"clients": args.idle_clients, "holdSeconds": 3}, mark_idle)
+        row["idle_kib_per_conn"] = (marks["idle-connected"].rss_bytes - before.rss_bytes) / args.idle_clients / 1024
+        row["idle_open"] = phases["idle-done"]["stillOpen"]
+    with running(name) as (pid, base):
 
         def mark(record: dict[str, Any]) -> None:
             marks[record["phase"]] = usage(pid)
@@ -123,11 +134,6 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
         row.update(fanout_per_s=fan["perSecond"], fanout_p50=fan["p50"], fanout_p99=fan["p99"],
                    cpu_per_100k=cpu / max(fan["delivered"], 1) * 100_000, lost=fan["lost"],
                    dropped=fan["disconnected"])  # fmt: skip
-        time.sleep(1)
-        before = usage(pid)
-        phases = load(base, "idle", {"clients": args.idle_clients, "holdSeconds": 3}, mark)
-        row["idle_kib_per_conn"] = (marks["idle-connected"].rss_bytes - before.rss_bytes) / args.idle_clients / 1024
-        row["idle_open"] = phases["idle-done"]["stillOpen"]
         time.sleep(1)
         phases = load(base, "echo", {"clients": args.echo_clients, "seconds": args.seconds})
         echo = phases["echo"]

@@ -21,7 +21,7 @@ from typing import Any
 import trio
 
 from altegon_rt.eio.errors import RemoteProtocolError
-from altegon_rt.eio.server import EngineConnection, EngineServer
+from altegon_rt.eio.server import EngineConnection, EngineServer, Wakeup
 from altegon_rt.eio.session import SessionLimits
 from altegon_rt.sio.packets import Decoder, Packet, PacketType, encode, encode_event
 from altegon_rt.sio.rooms import Rooms
@@ -30,6 +30,7 @@ from altegon_rt.sio.socket import Socket, SocketClosed, send_items
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Any]]
+LINGER_S = 2.0  # how long a connection's dispatcher waits for more packets before its task ends
 
 
 class SocketError(Exception):
@@ -99,7 +100,7 @@ _EMPTY: deque[Any] = deque(maxlen=0)  # shared by idle connections: a deque cost
 class _Link:
     """The Socket.IO side of one Engine.IO connection."""
 
-    __slots__ = ("conn", "decoder", "dispatching", "inbox", "sockets", "tokens", "updated")
+    __slots__ = ("conn", "decoder", "dispatching", "inbox", "more", "sockets", "tokens", "updated")
 
     def __init__(self, conn: EngineConnection, burst: float, now: float) -> None:
         self.conn = conn
@@ -107,6 +108,7 @@ class _Link:
         self.sockets: dict[str, Socket] = {}
         self.inbox: deque[Packet | _Closed] = _EMPTY  # replaced by a deque of its own on first use
         self.dispatching = False
+        self.more: Wakeup | None = None  # set while the dispatcher lingers for more packets
         self.tokens = burst
         self.updated = now
 
@@ -282,7 +284,9 @@ class SocketServer:
         if link.inbox is _EMPTY:
             link.inbox = deque()
         link.inbox.append(item)
-        if not link.dispatching and self._nursery is not None:
+        if link.more is not None:
+            link.more.set()
+        elif not link.dispatching and self._nursery is not None:
             link.dispatching = True
             try:
                 self._nursery.start_soon(self._dispatch, link)
@@ -291,28 +295,45 @@ class SocketServer:
 
     # -- dispatch ---------------------------------------------------------------------------------------------
     async def _dispatch(self, link: _Link) -> None:
+        """Run the connection's queued packets in order; linger a moment for more before the task ends.
+
+        Lingering matters for request/ack traffic: waking a parked task is several times cheaper than
+        starting one for every event, and an idle connection still ends up with no task.
+        """
         try:
-            while link.inbox:
-                item = link.inbox.popleft()
-                if isinstance(item, _Closed) and item.socket is not None:
-                    await self._run_disconnect_handler(item.socket, item.reason)
-                elif isinstance(item, _Closed):
-                    for socket in list(link.sockets.values()):
-                        await self._leave(socket, item.reason)
-                elif item.type is PacketType.CONNECT:
-                    await self._connect(link, item)
-                elif item.type is PacketType.DISCONNECT:
-                    socket = link.sockets.get(item.namespace)
-                    if socket is not None:
-                        await self._leave(socket, "client namespace disconnect")
-                else:
-                    socket = link.sockets.get(item.namespace)
-                    if socket is not None and socket.connected:
-                        await self._event(socket, item)
+            while True:
+                while link.inbox:
+                    await self._handle(link, link.inbox.popleft())
+                if link.conn.session.closed:
+                    return
+                link.more = Wakeup()
+                with trio.move_on_after(LINGER_S):
+                    await link.more.wait()
+                link.more = None
+                if not link.inbox:
+                    return
         finally:
             link.dispatching = False
+            link.more = None
             if not link.inbox:
                 link.inbox = _EMPTY
+
+    async def _handle(self, link: _Link, item: Packet | _Closed) -> None:
+        if isinstance(item, _Closed) and item.socket is not None:
+            await self._run_disconnect_handler(item.socket, item.reason)
+        elif isinstance(item, _Closed):
+            for socket in list(link.sockets.values()):
+                await self._leave(socket, item.reason)
+        elif item.type is PacketType.CONNECT:
+            await self._connect(link, item)
+        elif item.type is PacketType.DISCONNECT:
+            socket = link.sockets.get(item.namespace)
+            if socket is not None:
+                await self._leave(socket, "client namespace disconnect")
+        else:
+            socket = link.sockets.get(item.namespace)
+            if socket is not None and socket.connected:
+                await self._event(socket, item)
 
     async def _connect(self, link: _Link, packet: Packet) -> None:
         ns = self._namespaces.get(packet.namespace)
