@@ -95,7 +95,12 @@ async function fanout({ clients = 1000, seconds = 10, window = 4 }) {
   const started = now();
   let id = 0;
   while (now() - started < seconds * 1000) {
-    while (pending.size >= window) await new Promise((r) => { release = r; });
+    // A broadcast that never completes (dropped by a server) must not hang the run: wait at most 10 s.
+    while (pending.size >= window) {
+      const released = await new Promise((r) => { release = () => r(true); setTimeout(() => r(false), 10000); });
+      if (!released) break;
+    }
+    if (pending.size >= window) break;
     id++;
     pending.set(id, clients);
     emitter.call("broadcast", "bench", id, now());
