@@ -40,6 +40,7 @@ from altegon_rt.files.blobstore import BlobStores
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import SAS_SECRET_FILE, UrlSigner
 from altegon_rt.geo.locator import open_locator
+from altegon_rt.realtime.meet import MeetDeps, MeetSocket
 from altegon_rt.realtime.sockets import build_socket_servers
 from altegon_rt.sio import fast_send
 from altegon_rt.sio.asgi import SocketMounts
@@ -196,6 +197,8 @@ class Server:
         limited = BodyLimit(CutBrokenStreams(create_app(services)), max_body, drain_cap=16 * max_body,
                             overrides=uploads)  # fmt: skip
         sockets_by_path = build_socket_servers(self.config.realtime, services.authenticator.authenticate)
+        meet_deps = MeetDeps(services.store, services.cipher, services.crypto_limiter, services.geo.locate)
+        MeetSocket(sockets_by_path["/socket.io/"], meet_deps)
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()
         async with trio.open_nursery() as front:

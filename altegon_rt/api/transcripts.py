@@ -13,7 +13,7 @@ import trio
 
 from altegon_rt.api.routing import Call, Reply, endpoint
 from altegon_rt.api.schema import Field, Schema
-from altegon_rt.crypto.transcript_cipher import TranscriptCipher
+from altegon_rt.crypto.transcript_cipher import TranscriptCipher, seal_line
 from altegon_rt.errors import BadRequest, Forbidden, NotFound
 
 MAX_MESSAGE = 20_000
@@ -38,12 +38,7 @@ async def _meeting(call: Call, meeting_id: str) -> dict[str, Any]:
 
 
 def _seal(cipher: TranscriptCipher, meeting_id: str, message: str) -> tuple[str, bool]:
-    """The ciphertext to store, and whether the client had encrypted it already."""
-    if cipher.is_ours(message):
-        return message, True
-    if len(message) > MAX_MESSAGE:
-        raise ValueError("too long")
-    return cipher.encrypt(message, cipher.salt_for(meeting_id)), False
+    return seal_line(cipher, meeting_id, message, MAX_MESSAGE)
 
 
 @endpoint(

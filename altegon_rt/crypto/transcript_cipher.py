@@ -159,3 +159,15 @@ class TranscriptCipher:
                 with contextlib.suppress(DecryptError):
                     out[name] = self.decrypt(value)
         return out
+
+
+def seal_line(cipher: TranscriptCipher, meeting_id: str, message: str, max_length: int) -> tuple[str, bool]:
+    """A transcript line as stored, and whether the client had encrypted it already (then it is kept as is).
+
+    Raises ``ValueError`` for a plaintext line longer than ``max_length`` characters.
+    """
+    if cipher.is_ours(message):
+        return message, True
+    if len(message) > max_length:
+        raise ValueError("too long")
+    return cipher.encrypt(message, cipher.salt_for(meeting_id)), False

@@ -24,6 +24,7 @@ from altegon_rt.errors import StorageUnavailable
 from altegon_rt.store.api_keys import ApiKeyRepository
 from altegon_rt.store.audit import AuditRepository
 from altegon_rt.store.blobs import BlobRepository, StorageLimitRepository
+from altegon_rt.store.chat import ChatRepository
 from altegon_rt.store.embedded import EmbeddedServer
 from altegon_rt.store.files import FileRepository
 from altegon_rt.store.meetings import MeetingRepository
@@ -63,6 +64,7 @@ class Store:
         self.summaries = SummaryRepository(self)
         self.blobs = BlobRepository(self)
         self.storage_limits = StorageLimitRepository(self)
+        self.chat = ChatRepository(self)
 
     @property
     def kind(self) -> str:
@@ -164,7 +166,7 @@ class Store:
     async def _create_indexes(self) -> None:
         repos = (
             self.users, self.meetings, self.rooms, self.audit, self.api_keys, self.recordings, self.transcripts,
-            self.files, self.sessions, self.summaries, self.blobs, self.storage_limits,
+            self.files, self.sessions, self.summaries, self.blobs, self.storage_limits, self.chat,
         )  # fmt: skip
         for repo in repos:
             for keys, options in repo.INDEXES:
