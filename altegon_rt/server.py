@@ -40,7 +40,9 @@ from altegon_rt.files.blobstore import BlobStores
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import SAS_SECRET_FILE, UrlSigner
 from altegon_rt.geo.locator import open_locator
+from altegon_rt.realtime.art import ArtSocket
 from altegon_rt.realtime.meet import MeetDeps, MeetSocket
+from altegon_rt.realtime.presence import Bans
 from altegon_rt.realtime.sockets import build_socket_servers
 from altegon_rt.sio import fast_send
 from altegon_rt.sio.asgi import SocketMounts
@@ -197,8 +199,10 @@ class Server:
         limited = BodyLimit(CutBrokenStreams(create_app(services)), max_body, drain_cap=16 * max_body,
                             overrides=uploads)  # fmt: skip
         sockets_by_path = build_socket_servers(self.config.realtime, services.authenticator.authenticate)
-        meet_deps = MeetDeps(services.store, services.cipher, services.crypto_limiter, services.geo.locate)
+        bans = Bans()  # a host's removals, shared by the Meet and ART sockets
+        meet_deps = MeetDeps(services.store, services.cipher, services.crypto_limiter, services.geo.locate, bans)
         MeetSocket(sockets_by_path["/socket.io/"], meet_deps)
+        ArtSocket(sockets_by_path["/erizocontroller/socket.io/"], services.store, bans)
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()
         async with trio.open_nursery() as front:

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import json
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,3 +119,13 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     if code is not None:
         assert body["error"]["code"] == code, body
     return body
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    path = shutil.which("node")
+    assert path is not None, "node is required (installed by .ci/install)"
+    assert (Path(__file__).resolve().parents[1] / "node_modules" / "socket.io-client").is_dir(), (
+        "run npm ci (done by .ci/install)"
+    )
+    return path

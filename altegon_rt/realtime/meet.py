@@ -28,8 +28,9 @@ import trio
 
 from altegon_rt.auth.principal import Principal
 from altegon_rt.crypto.transcript_cipher import TranscriptCipher, seal_line
+from altegon_rt.realtime.art import ban_key
 from altegon_rt.realtime.payloads import boolean, number, object_id, payload_object, required_text, text
-from altegon_rt.realtime.presence import Meeting, Participant, Presence
+from altegon_rt.realtime.presence import Bans, Meeting, Participant, Presence
 from altegon_rt.realtime.sessions import start_session
 from altegon_rt.sio.server import SocketError, SocketServer
 from altegon_rt.sio.socket import Socket
@@ -50,6 +51,7 @@ class MeetDeps:
     cipher: TranscriptCipher
     crypto_limiter: trio.CapacityLimiter
     locate: Callable[[str], Awaitable[Any]]
+    bans: Bans  # shared with the ART socket, where hosts remove participants
 
 
 class MeetSocket:
@@ -63,6 +65,7 @@ class MeetSocket:
         on("chat.send-message")(self.chat)
         on("transcript.send")(self.transcript)
         on("disconnect")(self.disconnected)
+        deps.bans.on_ban(self._removed)
 
     # -- joining ----------------------------------------------------------------------------------------------
     async def join_meeting(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
@@ -76,6 +79,8 @@ class MeetSocket:
         principal: Principal | None = sock.principal
         may_host = principal is not None and (principal.is_admin or principal.user_id == meeting["hostId"])
         is_host = wants_host and may_host
+        if self.deps.bans.is_banned(meeting_id, ban_key(sock)):
+            raise SocketError("removed", "a host removed you from this meeting")
         key = f"meeting:{meeting_id}"
         self._check_device(key, sock.sid, device_id)
         participant = Participant(sock.sid, device_id, principal.user_id if principal else None, is_host)
@@ -153,6 +158,14 @@ class MeetSocket:
             self.server.emit("viewerList", left.meeting.viewer_devices(), to=key)
         elif left.meeting.session_id is not None:
             await self.deps.store.sessions.end(left.meeting.session_id)
+
+    def _removed(self, meeting_id: str, key: str) -> None:
+        """A host removed someone (on the ART socket): they leave this socket's meeting too."""
+        meeting = self.presence.get(f"meeting:{meeting_id}")
+        for participant in list(meeting.participants.values()) if meeting is not None else ():
+            sock = self.server.socket(participant.sid)
+            if sock is not None and ban_key(sock) == key:
+                sock.disconnect(close_connection=True)
 
     # -- messages ---------------------------------------------------------------------------------------------
     def _in_meeting(self, sock: Socket) -> tuple[str, Participant]:

@@ -8,6 +8,7 @@ leaving closes it (the caller ends the session). Everything the sockets broadcas
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -99,3 +100,29 @@ class Presence:
 
     def __len__(self) -> int:
         return len(self._meetings)
+
+
+class Bans:
+    """Who a host removed from which meeting, shared by the Meet and ART sockets (keys: ``user:<id>`` for
+    signed-in participants, ``addr:<address>`` for anonymous ones). A meeting's bans end with the meeting."""
+
+    __slots__ = ("_banned", "_listeners")
+
+    def __init__(self) -> None:
+        self._banned: dict[str, set[str]] = {}
+        self._listeners: list[Callable[[str, str], None]] = []
+
+    def on_ban(self, listener: Callable[[str, str], None]) -> None:
+        """Call ``listener(meeting, key)`` on every ban (a socket removes the banned from its own rooms)."""
+        self._listeners.append(listener)
+
+    def ban(self, meeting: str, key: str) -> None:
+        self._banned.setdefault(meeting, set()).add(key)
+        for listener in self._listeners:
+            listener(meeting, key)
+
+    def is_banned(self, meeting: str, key: str) -> bool:
+        return key in self._banned.get(meeting, ())
+
+    def end(self, meeting: str) -> None:
+        self._banned.pop(meeting, None)

@@ -195,3 +195,43 @@ async def test_v1_room_join_makes_a_member_who_reads_the_files(
     assert joined["data"]["member"] is True and joined["data"]["isHost"] is False
     r = await client.get(f"/room/{room_id}/files/{name}/download", headers=guest.headers)
     assert r.status_code == 200 and r.content == b"agenda"
+
+
+async def test_node_and_python_participants_share_a_meeting(
+    server: ServerProcess, client: httpx.AsyncClient, node: str
+) -> None:
+    """socket.io-client under Node and python-socketio in one meeting: each sees the other's chat, in order."""
+    import json
+    import subprocess
+
+    from tests.sio.conftest import ROOT
+
+    host, guest = await make_user(client), await make_user(client)
+    meeting = await create_meeting(client, host)
+    script = ROOT / "tests" / "realtime" / "node" / "meet_participant.mjs"
+    proc = subprocess.Popen([node, str(script), server.url, meeting, "node-dev", "20", "25", guest.token],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        ready = json.loads(await trio.to_thread.run_sync(proc.stdout.readline))
+        assert ready == {"ready": True, "isHost": False}  # claimed host, is not the meeting's host
+
+        def python_side() -> list[Any]:
+            with peers(server.url, host.token) as (py,):
+                py.call("room.join.new", {"meetingID": meeting, "deviceID": "py-dev", "isHost": True})
+                proc.stdin.write("go\n")  # type: ignore[union-attr]
+                proc.stdin.flush()  # type: ignore[union-attr]
+                for i in range(5):
+                    py.client.emit("chat.send-message", {"message": f"py-dev:{i}"})
+                return [py.next("chat.new-message") for _ in range(25)]
+
+        seen_by_python = await trio.to_thread.run_sync(python_side)
+        outcome = json.loads(await trio.to_thread.run_sync(proc.stdout.readline))
+    finally:
+        proc.kill()
+        proc.wait()
+    assert outcome["ok"], outcome
+    for seen in (seen_by_python, outcome["received"]):
+        assert [m["message"] for m in seen if m["sender"] == "node-dev"] == [f"node-dev:{i}" for i in range(20)]
+        assert [m["message"] for m in seen if m["sender"] == "py-dev"] == [f"py-dev:{i}" for i in range(5)]
+    assert {m["isHost"] for m in seen_by_python if m["sender"] == "py-dev"} == {True}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,11 +32,3 @@ def echo_factory(nursery: trio.Nursery) -> Callable[..., object]:
         return await start_echo(nursery, server), server
 
     return make
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    path = shutil.which("node")
-    assert path is not None, "node is required (installed by .ci/install)"
-    assert (ROOT / "node_modules" / "socket.io-client").is_dir(), "run npm ci (done by .ci/install)"
-    return path
