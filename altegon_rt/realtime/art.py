@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from altegon_rt.auth.principal import Principal
@@ -74,9 +75,16 @@ RULES: dict[str, Rule] = {
 }
 
 
+CHAT_HISTORY = 200
+
+
 @dataclass(slots=True)
 class _Room:
-    board: Whiteboard
+    """What a room keeps while anyone is in it, so that a participant who reconnects finds it again."""
+
+    board: Whiteboard = field(default_factory=Whiteboard)
+    chat: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
+    mic_requests: dict[str, dict[str, Any]] = field(default_factory=dict)  # by participant key, oldest first
 
 
 class ArtSocket:
@@ -104,7 +112,10 @@ class ArtSocket:
             raise SocketError("already_joined", "this connection is in another room")
         participant = Participant(sock.sid, sock.sid, principal.user_id if principal else None, is_host, username)
         joined = self.presence.join(room_id, participant)
-        room = self.rooms.setdefault(room_id, _Room(Whiteboard()))
+        room = self.rooms.setdefault(room_id, _Room())
+        waiting = room.mic_requests.get(ban_key(sock)) if principal is not None else None
+        if waiting is not None:
+            waiting["id"] = sock.sid  # a reconnect keeps its place in the mic queue
         sock.join(room_id)
         sock.session["room"] = room_id
         now = int(self.clock())
@@ -113,8 +124,11 @@ class ArtSocket:
         self.server.emit(EVENT, {"type": "view_count", "count": joined.meeting.views}, to=room_id)
         others = [{"id": p.sid, "username": p.username, "isHost": p.is_host}
                   for p in joined.meeting.participants.values() if p.sid != sock.sid]  # fmt: skip
-        return {"success": True, "data": {"id": sock.sid, "isHost": is_host, "participants": others,
-                                          "whiteboard": room.board.enabled}}  # fmt: skip
+        data = {"id": sock.sid, "isHost": is_host, "participants": others, "whiteboard": room.board.enabled,
+                "chat": list(room.chat)}  # fmt: skip
+        if is_host:
+            data["micRequests"] = list(room.mic_requests.values())
+        return {"success": True, "data": data}
 
     async def _is_host(self, room_id: str, principal: Principal | None) -> bool:
         if principal is None:
@@ -173,6 +187,16 @@ class ArtSocket:
         """The server-side effect of a message; a reply here means it is answered, not relayed."""
         board = room.board
         msg = body.get("msg")
+        if kind == "chat-box":
+            room.chat.append(message)
+        elif kind == "request-mic":
+            key = ban_key(sock) if sock.principal is not None else f"sid:{sock.sid}"
+            room.mic_requests[key] = {"id": me.sid, "username": me.username, "time": message["time"]}
+        elif kind in ("request-mic-accepted", "request-mic-rejected"):
+            wanted = body.get("id")
+            for key, request in list(room.mic_requests.items()):
+                if request["id"] == wanted:
+                    del room.mic_requests[key]
         try:
             if kind == "whiteBoardToggle":
                 board.toggle(bool(msg.get("flag")) if isinstance(msg, dict) else False, me.sid)

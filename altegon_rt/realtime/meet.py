@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 MAX_CHAT = 5_000
 MAX_TRANSCRIPT = 20_000
 MAX_ID = 128
+CHAT_HISTORY = 100  # messages a (re)joining participant gets in its join ack
+
+
+def _chat_event(stored: dict[str, Any]) -> dict[str, Any]:
+    return {"sender": stored["sender"], "meetingID": stored["meetingId"], "message": stored["message"],
+            "isHost": stored["isHost"]}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +95,9 @@ class MeetSocket:
         viewers = joined.meeting.viewer_devices()
         self.server.emit("viewerList", viewers, to=key)
         await self._count(sock, joined.meeting, joined.first, participant, meeting["hostId"], "conference")
+        history = [_chat_event(m) for m in await self.deps.store.chat.recent(meeting_id, CHAT_HISTORY)]
         return {"success": True, "data": {"meetingID": meeting_id, "deviceID": device_id, "isHost": is_host,
-                                          "viewers": viewers}}  # fmt: skip
+                                          "viewers": viewers, "chat": history}}  # fmt: skip
 
     async def join_room(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
         body = payload_object(payload)

@@ -6,7 +6,8 @@ and exits when the queue is empty, so an idle connection costs no task. All such
 server's nursery. Outbound, an emit is encoded once and queued on every target connection.
 
 Handlers are ``async def handler(socket, *args)``; what they return is the ack (a tuple for several
-arguments). Raising :class:`SocketError` acks ``{success: false, error: {code, message}}``.
+arguments). Raising :class:`SocketError` acks ``{success: false, error: {code, message}}``, or, when the
+client asked for no ack, emits ``error`` ``{event, code, message}`` to it.
 """
 
 from __future__ import annotations
@@ -372,18 +373,25 @@ class SocketServer:
         name, *args = packet.data
         ns = self._namespaces[socket.namespace]
         handler = ns.handlers.get(str(name))
+        failure: SocketError | None = None
+        result: Any = None
         if handler is None:
-            result: Any = SocketError("unknown_event", f"no handler for event {name!r} on {self.name}").as_ack()
+            failure = SocketError("unknown_event", f"no handler for event {name!r} on {self.name}")
         else:
             try:
                 result = await handler(socket, *args)
             except SocketError as exc:
-                result = exc.as_ack()
+                failure = exc
             except Exception:
                 log.exception("%s: handler for %r failed", self.name, name)
-                result = SocketError("internal_error", "the server failed to handle this event").as_ack()
+                failure = SocketError("internal_error", "the server failed to handle this event")
         if packet.id is not None:
+            if failure is not None:
+                result = failure.as_ack()
             socket.ack(packet.id, list(result) if isinstance(result, tuple) else ([] if result is None else [result]))
+        elif failure is not None:
+            # No ack to answer: tell the sender with an `error` event naming what it sent.
+            socket.emit("error", {"event": str(name), "code": failure.code, "message": failure.message})
 
     def _detached(self, socket: Socket, reason: str) -> None:
         """A server-side ``socket.disconnect()``: drop it now, run the disconnect handler in the dispatcher."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 
 from altegon_rt.store.base import Repository, now, shape
 
@@ -26,5 +26,15 @@ class ChatRepository(Repository):
         def _find() -> list[dict[str, Any]]:
             cursor = self._coll().find({"meetingId": meeting_id}).sort([("createdAt", ASCENDING), ("_id", ASCENDING)])
             return [shape(doc) for doc in cursor.limit(limit)]  # type: ignore[misc]
+
+        return await self._store.call(_find)
+
+    async def recent(self, meeting_id: str, count: int) -> list[dict[str, Any]]:
+        """The meeting's last ``count`` messages, oldest first."""
+
+        def _find() -> list[dict[str, Any]]:
+            newest = [("createdAt", DESCENDING), ("_id", DESCENDING)]
+            cursor = self._coll().find({"meetingId": meeting_id}).sort(newest).limit(count)
+            return [shape(doc) for doc in cursor][::-1]  # type: ignore[misc]
 
         return await self._store.call(_find)

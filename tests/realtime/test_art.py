@@ -178,3 +178,48 @@ async def test_whiteboard_outlives_its_drawer(server: ServerProcess, client: htt
     assert [e["payload"]["n"] for e in state["drawing"]] == [0, 0, 0, 1, 1, 1]  # the undone third stroke is gone
     assert out["viewer_stage"]["error"]["code"] == "host_only"
     assert out["after_clear"]["data"]["msg"]["drawing"] == []
+
+
+def _reconnect(url: str, meeting: str, host_token: str, viewer_token: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with art_peers(url, host_token, viewer_token) as (host, viewer):
+        host.join(meeting, "Hana")
+        first = viewer.join(meeting, "Vic")["data"]["id"]
+        viewer.send({"type": "chat-box", "msg": "before the drop", "time": 1})
+        viewer.send({"type": "request-mic"})
+        host.next("request-mic")
+        viewer.close()
+        again = ArtPeer(url, viewer_token)
+        try:
+            rejoined = again.join(meeting, "Vic")
+            out["chat"] = [m["msg"] for m in rejoined["data"]["chat"]]
+            out["viewer_sees_queue"] = "micRequests" in rejoined["data"]
+            host_view = ArtPeer(url, host_token)
+            try:
+                queue_now = host_view.join(meeting, "Hana 2")["data"]["micRequests"]
+            finally:
+                host_view.close()
+            out["queue"] = [(r["id"], r["username"]) for r in queue_now]
+            out["ids"] = (first, rejoined["data"]["id"])
+            host.send({"type": "request-mic-accepted", "id": rejoined["data"]["id"]})
+            out["accepted"] = again.next("request-mic-accepted")["targetId"] == rejoined["data"]["id"]
+            # A bad message without an ack: the sender gets an `error` event, nobody else anything.
+            errors: queue.Queue[Any] = queue.Queue()
+            again.client.on("error", errors.put)
+            again.client.emit("sendData", {"type": "mute-all-participants"})
+            out["error_event"] = errors.get(timeout=WAIT)
+        finally:
+            again.close()
+    return out
+
+
+async def test_chat_and_mic_queue_survive_a_reconnect(server: ServerProcess, client: httpx.AsyncClient) -> None:
+    host, viewer = await make_user(client), await make_user(client)
+    meeting = await create_meeting(client, host)
+    out = await trio.to_thread.run_sync(_reconnect, server.url, meeting, host.token, viewer.token)
+    assert out["chat"] == ["before the drop"]
+    assert out["viewer_sees_queue"] is False  # only hosts get the mic queue
+    assert out["queue"] == [(out["ids"][1], "Vic")]  # the same request, now pointing at the new connection
+    assert out["accepted"] is True
+    assert out["error_event"] == {"event": "sendData", "code": "host_only",
+                                  "message": "only a host may send 'mute-all-participants'"}  # fmt: skip

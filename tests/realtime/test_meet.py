@@ -100,6 +100,12 @@ def _chat_storm(url: str, meeting: str, tokens: list[str], per_sender: int) -> d
         seen = {}
         for i, peer in enumerate(group):
             seen[i] = [peer.next("chat.new-message") for _ in range(2 * per_sender)]
+        late = Peer(url, None)
+        try:
+            history = late.call("room.join.new", {"meetingID": meeting, "deviceID": "late"})["data"]["chat"]
+        finally:
+            late.close()
+        seen["history"] = history
         return seen
 
 
@@ -108,6 +114,9 @@ async def test_chat_reaches_everyone_in_order_and_is_kept(server: ServerProcess,
     meeting = await create_meeting(client, users[0])
     per_sender = 40
     seen = await trio.to_thread.run_sync(_chat_storm, server.url, meeting, [u.token for u in users], per_sender)
+    history = seen.pop("history")
+    assert len(history) == 2 * per_sender  # a late joiner gets the meeting's recent chat in its join ack
+    assert [m["message"] for m in history if m["sender"] == "d0"] == [f"d0:{n}" for n in range(per_sender)]
     for messages in seen.values():
         assert len(messages) == 2 * per_sender
         for sender in ("d0", "d1"):
