@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wrkrun import process_cpu_s  # bench/ modules import their siblings (bench/ is not a package)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 NODE = shutil.which("node") or "node"
-TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -66,10 +67,8 @@ class Usage:
 
 
 def usage(pid: int) -> Usage:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
     rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-    return Usage(cpu, rss)
+    return Usage(process_cpu_s(pid), rss)
 
 
 @contextmanager

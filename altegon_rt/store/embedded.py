@@ -107,7 +107,10 @@ class EmbeddedServer:
             stderr=subprocess.PIPE,
             start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not the child's
         )
-        self._pid_file.write_text(str(proc.pid))
+        # Written whole or not at all (temp file + rename): a reader never sees an empty pid file.
+        partial = self._pid_file.with_suffix(".pid.tmp")
+        partial.write_text(str(proc.pid))
+        os.replace(partial, self._pid_file)
         try:
             assert proc.stderr is not None
             port = await self._await_port(proc.stderr)
