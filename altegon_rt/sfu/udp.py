@@ -1,0 +1,206 @@
+"""The SFU's UDP task: one trio socket shared by every WebRtcTransport (mediasoup's WebRtcServer), and its timers.
+
+Routing a datagram: STUN goes to the transport whose local ufrag opens its USERNAME (RFC 8445 §7.2.2; this is
+how a new peer address finds its transport, and a check from a known address that names another ufrag still
+reaches the right one); everything else goes to the transport the source address passed an ICE check with.
+Nothing else is trusted, and a datagram no transport claims is dropped and counted.
+
+Timers: one task wakes every ``tick_s`` and polls each transport (DTLS retransmission, the DTLS client's first
+flight, consent expiry), so an idle transport costs no task. A transport that closed (consent expired, DTLS
+failed, or closed by its owner) is unregistered and reported once through ``on_closed``.
+
+The loop never dies on what a peer sends: transports drop bad input themselves, and a protocol error that
+still escapes is logged at debug level and counted.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import socket
+from collections.abc import Callable
+
+import trio
+
+from altegon_rt.rtc.errors import ProtocolError, RemoteProtocolError
+from altegon_rt.rtc.stun import AttrType, StunMessage, is_stun
+from altegon_rt.sfu.errors import InvalidStateError
+from altegon_rt.sfu.transport import Address, Outgoing, TransportId, WebRtcTransport
+
+log = logging.getLogger(__name__)
+
+MAX_DATAGRAM = 65535
+DEFAULT_TICK_S = 0.05  # DTLS retransmits start at 1 s (RFC 6347 §4.2.4.1): 50 ms of lateness is noise
+
+ClosedHandler = Callable[[WebRtcTransport, str], None]
+
+
+class UdpServer:
+    """One UDP socket bound to ``(host, port)`` (port 0 picks one) routing datagrams to registered transports."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 0,
+        *,
+        on_closed: ClosedHandler | None = None,
+        tick_s: float = DEFAULT_TICK_S,
+    ) -> None:
+        self._host, self._port = host, port
+        self._on_closed = on_closed
+        self._tick_s = tick_s
+        self._by_ufrag: dict[str, WebRtcTransport] = {}
+        self._by_address: dict[Address, WebRtcTransport] = {}
+        self._addresses: dict[TransportId, frozenset[Address]] = {}
+        self._send_lock = trio.Lock()  # the receive loop and the timer task both send; a trio socket allows one
+        self.stats: collections.Counter[str] = collections.Counter()
+        self.address: Address | None = None  # once bound
+        self._sock: trio.socket.SocketType | None = None
+
+    # --- the registry -------------------------------------------------------------------------------------
+
+    def register(self, transport: WebRtcTransport) -> None:
+        ufrag = transport.ice_parameters.username_fragment
+        if transport.closed:
+            raise InvalidStateError("transport closed")
+        if ufrag in self._by_ufrag:
+            raise InvalidStateError(f"ufrag {ufrag} already registered")
+        self._by_ufrag[ufrag] = transport
+        self._addresses[transport.id] = frozenset()
+
+    def unregister(self, transport: WebRtcTransport) -> bool:
+        """Forget ``transport`` and its addresses; whether it was registered."""
+        if self._by_ufrag.get(transport.ice_parameters.username_fragment) is not transport:
+            return False
+        del self._by_ufrag[transport.ice_parameters.username_fragment]
+        for address in self._addresses.pop(transport.id, frozenset()):
+            if self._by_address.get(address) is transport:
+                del self._by_address[address]
+        return True
+
+    @property
+    def transports(self) -> tuple[WebRtcTransport, ...]:
+        return tuple(self._by_ufrag.values())
+
+    # --- the trio layer -----------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[Address] = trio.TASK_STATUS_IGNORED) -> None:
+        """Bind, report the bound address through ``task_status``, then receive and tick until cancelled."""
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        with trio.socket.socket(family, socket.SOCK_DGRAM) as sock:
+            await sock.bind((self._host, self._port))
+            bound = sock.getsockname()
+            self.address = (bound[0], bound[1])
+            self._sock = sock
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._tick_loop, sock)
+                    task_status.started(self.address)
+                    await self._receive_loop(sock)
+            finally:
+                self._sock = None
+
+    async def send(self, datagrams: Outgoing) -> None:
+        """Send what a transport produced outside the receive path (``send_rtp``, ``close``)."""
+        if self._sock is None:
+            raise InvalidStateError("the UDP server is not running")
+        await self._send(self._sock, datagrams)
+
+    async def _receive_loop(self, sock: trio.socket.SocketType) -> None:
+        while True:
+            try:
+                data, address = await sock.recvfrom(MAX_DATAGRAM)
+            except (ConnectionResetError, ConnectionRefusedError):
+                # An ICMP error for an earlier send (reported on some platforms): nothing to do with this one.
+                self.stats["icmp_error"] += 1
+                continue
+            await self._send(sock, self.handle_datagram(data, address, trio.current_time()))
+
+    async def _tick_loop(self, sock: trio.socket.SocketType) -> None:
+        while True:
+            await trio.sleep(self._tick_s)
+            await self._send(sock, self.tick(trio.current_time()))
+
+    async def _send(self, sock: trio.socket.SocketType, out: Outgoing) -> None:
+        if not out:
+            return
+        async with self._send_lock:
+            for data, address in out:
+                try:
+                    await sock.sendto(data, address)
+                except OSError as exc:
+                    # A peer that vanished (unreachable, no route) must not stop the others' media.
+                    log.debug("sendto %s failed: %s", address, exc)
+                    self.stats["send_error"] += 1
+
+    # --- routing and timers, synchronous so that tests can drive them without a socket --------------------
+
+    def handle_datagram(self, data: bytes, address: Address, now: float) -> Outgoing:
+        """Route one received datagram; what to send. Never raises for anything a peer sends."""
+        address = (address[0], address[1])
+        transport = self._route(data, address)
+        if transport is None:
+            self.stats["dropped_unrouted"] += 1
+            return []
+        try:
+            out = transport.receive_datagram(data, address, now)
+        except ProtocolError as exc:
+            log.debug("transport %s: datagram from %s: %s", transport.id, address, exc)
+            self.stats["protocol_error"] += 1
+            return []
+        if is_stun(data):
+            self._sync_addresses(transport)
+        if transport.closed:
+            self._report_closed(transport)
+        return out
+
+    def tick(self, now: float) -> Outgoing:
+        """Poll every transport's timers; closed transports are unregistered and reported."""
+        out: Outgoing = []
+        for transport in self.transports:
+            out += transport.poll(now)
+            if transport.closed:
+                self._report_closed(transport)
+        return out
+
+    def _route(self, data: bytes, address: Address) -> WebRtcTransport | None:
+        if is_stun(data):
+            ufrag = _local_ufrag(data)
+            if ufrag is not None and ufrag in self._by_ufrag:
+                return self._by_ufrag[ufrag]
+        return self._by_address.get(address)
+
+    def _sync_addresses(self, transport: WebRtcTransport) -> None:
+        """Mirror the transport's ICE pairs in the address map (pairs come and go only on STUN)."""
+        if transport.id not in self._addresses:
+            return  # not registered (closed meanwhile)
+        current = frozenset(transport.remote_addresses)
+        previous = self._addresses[transport.id]
+        for address in previous - current:
+            if self._by_address.get(address) is transport:
+                del self._by_address[address]
+        for address in current - previous:
+            # The latest check wins, as with ICE nomination: an address that moved to another transport follows.
+            self._by_address[address] = transport
+        self._addresses[transport.id] = current
+
+    def _report_closed(self, transport: WebRtcTransport) -> None:
+        if not self.unregister(transport):
+            return
+        self.stats["transports_closed"] += 1
+        reason = transport.close_reason or "closed"
+        log.debug("transport %s closed: %s", transport.id, reason)
+        if self._on_closed is not None:
+            self._on_closed(transport, reason)
+
+
+def _local_ufrag(data: bytes) -> str | None:
+    """The local ufrag in a STUN message's USERNAME ("local:remote"), or None if there is none to read."""
+    try:
+        message = StunMessage.parse(data)
+    except RemoteProtocolError:
+        return None
+    username = message.get(AttrType.USERNAME)
+    if not isinstance(username, str):
+        return None
+    return username.partition(":")[0]
