@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from altegon_rt.rtc.errors import LocalProtocolError, RemoteProtocolError
-from altegon_rt.rtc.rtp_ext import build_elements, parse_elements
+from altegon_rt.rtc.rtp_ext import ONE_BYTE_PROFILE, build_elements, is_two_byte_profile, parse_elements
 
 HEADER_SIZE = 12
 RTP_VERSION = 2
@@ -28,6 +28,7 @@ _FIXED = struct.Struct("!BBHII")
 _SEQ_TS_SSRC = struct.Struct("!HII")
 _U16 = struct.Struct("!H")
 _U32 = struct.Struct("!I")
+_EXT_HEADER = struct.Struct("!HH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,68 @@ def rewrite_header(buf: bytearray, ssrc: int, seq: int, timestamp: int, *, paylo
         if not 0 <= payload_type <= 127:
             raise LocalProtocolError("payload type must be 0-127")
         buf[1] = (buf[1] & 0x80) | payload_type
+
+
+def remap_extension_ids(buf: bytearray, table: bytes) -> None:
+    """Renumber the header extension elements of an RTP packet in place (RFC 8285), for the SFU's ingress.
+
+    ``table[old_id]`` is the new ID; 0 removes the element by overwriting it with padding bytes, which keeps
+    the packet's length (so no copy) and is valid in both the one-byte and the two-byte form. A block that
+    does not parse is padded out from the first bad element on: what follows could carry IDs we never mapped.
+    Unknown extension profiles are left alone. ``table`` has 256 entries; one-byte IDs must map to 0-14.
+    """
+    if len(buf) < HEADER_SIZE or not buf[0] & 0x10:
+        return
+    offset = HEADER_SIZE + 4 * (buf[0] & 0x0F)
+    if offset + 4 > len(buf):
+        return
+    profile, words = _EXT_HEADER.unpack_from(buf, offset)
+    start = offset + 4
+    end = min(start + 4 * words, len(buf))
+    if profile == ONE_BYTE_PROFILE:
+        _remap_one_byte(buf, start, end, table)
+    elif is_two_byte_profile(profile):
+        _remap_two_byte(buf, start, end, table)
+
+
+def _pad(buf: bytearray, start: int, end: int) -> None:
+    for i in range(start, end):
+        buf[i] = 0
+
+
+def _remap_one_byte(buf: bytearray, i: int, end: int, table: bytes) -> None:
+    while i < end:
+        first = buf[i]
+        if first == 0:
+            i += 1
+            continue
+        size = 1 + (first & 0x0F) + 1
+        if first >> 4 == 15 or i + size > end:
+            _pad(buf, i, end)  # a stop ID or a truncated element: nothing after it is forwarded
+            return
+        new_id = table[first >> 4]
+        if new_id:
+            buf[i] = new_id << 4 | (first & 0x0F)
+        else:
+            _pad(buf, i, i + size)
+        i += size
+
+
+def _remap_two_byte(buf: bytearray, i: int, end: int, table: bytes) -> None:
+    while i < end:
+        if buf[i] == 0:
+            i += 1
+            continue
+        if i + 2 > end or i + 2 + buf[i + 1] > end:
+            _pad(buf, i, end)
+            return
+        size = 2 + buf[i + 1]
+        new_id = table[buf[i]]
+        if new_id:
+            buf[i] = new_id
+        else:
+            _pad(buf, i, i + size)
+        i += size
 
 
 # --- RTX (RFC 4588 §4): the original sequence number travels in the first two payload bytes ---------------

@@ -323,6 +323,9 @@ class WebRtcTransport:
             return self.close(f"DTLS negotiated an SRTP profile we cannot use: {keys.profile}")
         inbound = Policy(key=keys.remote, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=profile)
         outbound = Policy(key=keys.local, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)
+        # A retransmission without RTX resends a sequence number already protected; libsrtp refuses that unless
+        # told otherwise (mediasoup's SrtpSession sets the same flag).
+        outbound.allow_repeat_tx = True
         self._srtp_in, self._srtp_out = Session(policy=inbound), Session(policy=outbound)
         return []
 

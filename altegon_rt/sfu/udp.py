@@ -9,6 +9,9 @@ Timers: one task wakes every ``tick_s`` and polls each transport (DTLS retransmi
 flight, consent expiry), so an idle transport costs no task. A transport that closed (consent expired, DTLS
 failed, or closed by its owner) is unregistered and reported once through ``on_closed``.
 
+Whatever the layer above queued while a datagram or tick was handled (``after_datagram``: the router's outbox
+of forwarded media) is sent with that datagram's own output.
+
 The loop never dies on what a peer sends: transports drop bad input themselves, and a protocol error that
 still escapes is logged at debug level and counted.
 """
@@ -33,6 +36,7 @@ MAX_DATAGRAM = 65535
 DEFAULT_TICK_S = 0.05  # DTLS retransmits start at 1 s (RFC 6347 §4.2.4.1): 50 ms of lateness is noise
 
 ClosedHandler = Callable[[WebRtcTransport, str], None]
+OutboxHandler = Callable[[], Outgoing]
 
 
 class UdpServer:
@@ -44,10 +48,14 @@ class UdpServer:
         port: int = 0,
         *,
         on_closed: ClosedHandler | None = None,
+        after_datagram: OutboxHandler | None = None,
         tick_s: float = DEFAULT_TICK_S,
     ) -> None:
         self._host, self._port = host, port
         self._on_closed = on_closed
+        # What the layer above queued while handling a datagram or tick (the router forwarding RTP from inside
+        # a transport's on_rtp, which must not await): sent with that datagram's or tick's own output.
+        self._after_datagram = after_datagram
         self._tick_s = tick_s
         self._by_ufrag: dict[str, WebRtcTransport] = {}
         self._by_address: dict[Address, WebRtcTransport] = {}
@@ -147,11 +155,12 @@ class UdpServer:
         except ProtocolError as exc:
             log.debug("transport %s: datagram from %s: %s", transport.id, address, exc)
             self.stats["protocol_error"] += 1
-            return []
+            return self._queued()
         if is_stun(data):
             self._sync_addresses(transport)
         if transport.closed:
             self._report_closed(transport)
+        out += self._queued()
         return out
 
     def tick(self, now: float) -> Outgoing:
@@ -161,7 +170,11 @@ class UdpServer:
             out += transport.poll(now)
             if transport.closed:
                 self._report_closed(transport)
+        out += self._queued()
         return out
+
+    def _queued(self) -> Outgoing:
+        return self._after_datagram() if self._after_datagram is not None else []
 
     def _route(self, data: bytes, address: Address) -> WebRtcTransport | None:
         if is_stun(data):

@@ -19,6 +19,7 @@ from altegon_rt.rtc.rtp import (
     read_seq,
     read_ssrc,
     read_timestamp,
+    remap_extension_ids,
     rewrite_header,
     rtx_unwrap,
     rtx_wrap,
@@ -315,3 +316,46 @@ def test_mutated_valid_packets_raise_only_protocol_errors(data: bytes, draw: st.
     position = draw.draw(st.integers(0, len(data)))
     mutated = data[:position] + draw.draw(st.binary(max_size=3)) + data[position + 1 :]
     _parse_everything(mutated)
+
+
+# --- remap_extension_ids: the SFU's in-place renumbering ----------------------------------------------------
+
+
+def _remap_table(mapping: dict[int, int]) -> bytes:
+    table = bytearray(256)
+    for old, new in mapping.items():
+        table[old] = new
+    return bytes(table)
+
+
+@pytest.mark.parametrize("two_byte", [False, True])
+def test_remap_extension_ids_renumbers_and_pads_out_in_place(two_byte: bool) -> None:
+    elements = {4: b"0", 2: b"\x01\x02\x03", 3: b"\x00\x07", 13: b"\x01"}
+    if two_byte:
+        elements[200] = b""  # a zero-length element forces the two-byte form
+    packet = RtpPacket(96, 1, 2, 3, payload=b"payload").with_extensions(elements)
+    buf = bytearray(bytes(packet))
+    remap_extension_ids(buf, _remap_table({2: 4, 13: 11}))
+    out = RtpPacket.parse(bytes(buf))
+    assert len(buf) == len(bytes(packet)) and out.payload == b"payload"
+    assert out.extensions() == {4: b"\x01\x02\x03", 11: b"\x01"}
+
+
+def test_remap_extension_ids_pads_out_a_truncated_block_and_ignores_packets_without_one() -> None:
+    packet = RtpPacket(96, 1, 2, 3, payload=b"xy").with_extensions({1: b"\x05"})
+    plain = bytearray(bytes(RtpPacket(96, 1, 2, 3, payload=b"xy")))
+    before = bytes(plain)
+    remap_extension_ids(plain, _remap_table({1: 2}))
+    assert bytes(plain) == before
+    buf = bytearray(bytes(packet))
+    buf[16] = 0x1F  # id 1, length 16: runs past the block
+    remap_extension_ids(buf, _remap_table({1: 2}))
+    assert RtpPacket.parse(bytes(buf)).extensions() == {}
+
+
+@given(st.binary(min_size=12, max_size=80), st.binary(min_size=256, max_size=256))
+def test_remap_extension_ids_never_raises_nor_changes_length(data: bytes, table: bytes) -> None:
+    buf = bytearray(data)
+    buf[0] = 0x90 | buf[0] & 0x0F
+    remap_extension_ids(buf, bytes(b % 15 for b in table))
+    assert len(buf) == len(data)
