@@ -5,5 +5,6 @@
 - ``dtls``: DTLS 1.2 for DTLS-SRTP over pyOpenSSL memory BIOs (RFC 5763/5764);
 - ``rtp``, ``rtp_ext``: RTP packets and header extensions (RFC 3550, 8285), RTX (RFC 4588), hot-path rewriting;
 - ``rtcp``, ``twcc``: RTCP compound packets and feedback (RFC 3550, 4585, 5104, REMB, transport-wide CC);
+- ``rtp_parameters``: the shapes of RTP capabilities and parameters, validated into normalised copies;
 - ``ortc``, ``h264_profile``: mediasoup's ORTC negotiation as pure functions (RFC 3264, 4588, 6184).
 """
