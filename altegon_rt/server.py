@@ -1,7 +1,8 @@
 """The root of a running process: one nursery that starts every subsystem in order and stops them in reverse.
 
 Order of start: lock the data dir → the GeoIP database, if configured → storage (and the embedded database)
-→ the HTTP app on hypercorn (HTTP/1.1 and HTTP/2; HTTP/3 over QUIC when TLS is configured). On SIGTERM or
+→ the SFU's media UDP socket (``sfu.udp_port``) → the HTTP app on hypercorn (HTTP/1.1 and HTTP/2; HTTP/3
+over QUIC when TLS is configured). On SIGTERM or
 SIGINT: hypercorn stops accepting, in-flight requests get ``server.shutdown_grace_s`` to finish, then storage
 closes and the process exits 0. A second signal skips the grace period.
 """
@@ -43,7 +44,10 @@ from altegon_rt.geo.locator import open_locator
 from altegon_rt.realtime.art import ArtSocket
 from altegon_rt.realtime.meet import MeetDeps, MeetSocket
 from altegon_rt.realtime.presence import Bans
+from altegon_rt.realtime.sfu import SfuRooms, SfuSocket
 from altegon_rt.realtime.sockets import build_socket_servers
+from altegon_rt.rtc.dtls import generate_certificate
+from altegon_rt.sfu.udp import UdpServer
 from altegon_rt.sio import fast_send
 from altegon_rt.sio.asgi import SocketMounts
 from altegon_rt.sio.server import SocketServer
@@ -203,9 +207,13 @@ class Server:
         meet_deps = MeetDeps(services.store, services.cipher, services.crypto_limiter, services.geo.locate, bans)
         MeetSocket(sockets_by_path["/socket.io/"], meet_deps)
         ArtSocket(sockets_by_path["/erizocontroller/socket.io/"], services.store, bans)
+        udp = await self._sfu(sockets_by_path["/sfu/socket.io/"])
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()
         async with trio.open_nursery() as front:
+            # The SFU's media socket, cancelled with the front nursery once hypercorn has returned.
+            host, port = await front.start(udp.run)
+            log.info("altegon-rt SFU media on udp %s:%d", host, port)
             for socket_server in sockets_by_path.values():
                 await front.start(socket_server.run)
             front.start_soon(self._close_sockets_on_stop, list(sockets_by_path.values()))
@@ -226,6 +234,16 @@ class Server:
             if sockets.quic_sockets:
                 log.info("altegon-rt HTTP/3 on %s", _url("https", sockets.quic_sockets[0]))
             task_status.started(self.urls)
+
+    async def _sfu(self, socket_server: SocketServer) -> UdpServer:
+        """The SFU: one UDP server shared by every room's Router, and its signalling socket."""
+        rooms = SfuRooms()
+        udp = UdpServer(self.config.server.host, self.config.sfu.udp_port, after_datagram=rooms.take_outgoing,
+                        on_closed=rooms.handle_transport_closed)  # fmt: skip
+        certificate = await trio.to_thread.run_sync(generate_certificate)
+        SfuSocket(socket_server, rooms, register=udp.register, address=lambda: udp.address,
+                  announced_ip=self.config.sfu.announced_ip or "127.0.0.1", certificate=certificate)  # fmt: skip
+        return udp
 
     async def _close_sockets_on_stop(self, servers: list[SocketServer]) -> None:
         """On stop, end every Socket.IO session (clients get a close packet) so hypercorn's drain is quick."""

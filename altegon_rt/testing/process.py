@@ -38,7 +38,7 @@ class ServerProcess:
         full_env.update({"ALTEGON_AUTH_JWT_SECRET": TEST_SECRET, "ALTEGON_AUTH_SCRYPT_N": "1024"})
         full_env.update(env or {})
         argv = [sys.executable, "-m", "altegon_rt", "serve", "--host", "127.0.0.1", "--http-port", "0",
-                "--data-dir", str(data_dir), *args]  # fmt: skip
+                "--data-dir", str(data_dir), "--udp-port", "0", *args]  # fmt: skip
         self.proc = subprocess.Popen(
             argv, env=full_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

@@ -1,0 +1,405 @@
+"""The SFU socket (``/sfu/socket.io/``): mediasoup-style signalling over our own Router (``altegon_rt.sfu``).
+
+Events (Live Streaming document, "SFU (mediasoap) socket"; exact shapes in ``docs/sfu-protocol.md``):
+
+- ``createRoom`` → ``{room_id}``; ``join`` {room_id, name} → ``{room, chatHistory}``; ``getMyRoomInfo``;
+  ``exitRoom`` (and a disconnect) leave the room, and the last one out closes its Router.
+- ``getRouterRtpCapabilities``, ``createWebRtcTransport``, ``connectTransport``, ``produce`` (the others get
+  ``newProducer``), ``consume`` (the consumer starts paused), ``resume``, ``getProducers``, ``producerClosed``.
+- ``sendMessage`` {message} → ``newMessage`` to the room, kept in a bounded chat history per room.
+- ``videoPaused``, ``videoResumed``, ``screen:shared``, ``screen:stopped``: relayed to the others in the room.
+
+Success acks are mediasoup's plain objects (what mediasoup-client's callbacks expect); a failure acks
+``{success: false, error: {code, message}}`` like every other socket of ours, so ``if (res.error)`` works.
+
+One Router per room, all sharing one :class:`UdpServer`; :class:`SfuRooms` is the registry the UDP task
+drains (``after_datagram=rooms.take_outgoing``, ``on_closed=rooms.handle_transport_closed``).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from altegon_rt.realtime.payloads import payload_object, required_text, text
+from altegon_rt.rtc import ortc
+from altegon_rt.rtc.dtls import Certificate
+from altegon_rt.sfu.consumer import Consumer
+from altegon_rt.sfu.errors import InvalidStateError, UnsupportedError
+from altegon_rt.sfu.producer import Producer
+from altegon_rt.sfu.router import Router, Transport
+from altegon_rt.sfu.transport import Address, Outgoing, WebRtcTransport
+from altegon_rt.sio.server import SocketError, SocketServer
+from altegon_rt.sio.socket import Socket
+
+log = logging.getLogger(__name__)
+
+MEDIA_CODECS: list[dict[str, Any]] = [
+    {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
+    {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
+    {"kind": "video", "mimeType": "video/VP9", "clockRate": 90000, "parameters": {"profile-id": 2}},
+    {"kind": "video", "mimeType": "video/H264", "clockRate": 90000,
+     "parameters": {"packetization-mode": 1, "profile-level-id": "42e01f", "level-asymmetry-allowed": 1}},
+]  # fmt: skip
+CHAT_HISTORY = 100  # messages kept per room, all sent in the join ack
+MAX_ROOMS = 10_000
+MAX_PEERS_PER_ROOM = 200
+MAX_TRANSPORTS_PER_PEER = 4
+MAX_PRODUCERS_PER_PEER = 8
+MAX_CONSUMERS_PER_PEER = 400
+MAX_ID = 128
+MAX_NAME = 200
+MAX_MESSAGE = 5_000
+RELAYED = ("videoPaused", "videoResumed", "screen:shared", "screen:stopped")
+
+
+@dataclass(slots=True)
+class SfuPeer:
+    id: str  # the socket id
+    name: str
+    room_id: str
+    transports: dict[str, Transport] = field(default_factory=dict)
+    producers: dict[str, Producer] = field(default_factory=dict)
+    consumers: dict[str, Consumer] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SfuRoom:
+    id: str
+    router: Router
+    peers: dict[str, SfuPeer] = field(default_factory=dict)
+    chat: collections.deque[dict[str, Any]] = field(default_factory=lambda: collections.deque(maxlen=CHAT_HISTORY))
+
+
+def _producer_info(peer: SfuPeer, producer: Producer) -> dict[str, Any]:
+    return {"producerId": producer.id, "peerId": peer.id, "kind": producer.kind, "appData": producer.app_data}
+
+
+class SfuRooms:
+    """Rooms by id, each with its Router; the UDP task's view of all of them at once."""
+
+    def __init__(self, media_codecs: list[dict[str, Any]] | None = None) -> None:
+        self.media_codecs = media_codecs or MEDIA_CODECS
+        self.created: set[str] = set()  # ids handed out by createRoom; a Router exists once someone joins
+        self.rooms: dict[str, SfuRoom] = {}
+        self.on_transport_closed: Callable[[Transport], None] | None = None
+        self._pending: Outgoing = []  # what closed routers still had to send (DTLS close_notify)
+
+    def create(self) -> str:
+        if len(self.created) + len(self.rooms) >= MAX_ROOMS:
+            raise SocketError("too_many_rooms", f"this server holds {MAX_ROOMS} rooms already")
+        room_id = str(uuid.uuid4())
+        self.created.add(room_id)
+        return room_id
+
+    def open(self, room_id: str) -> SfuRoom:
+        """The room ``room_id``, its Router made on its first join."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            if room_id not in self.created:
+                raise SocketError("not_found", f"room {room_id} does not exist (createRoom first)")
+            self.created.discard(room_id)
+            room = self.rooms[room_id] = SfuRoom(room_id, Router(self.media_codecs))
+        return room
+
+    def close(self, room: SfuRoom) -> None:
+        room.router.close()
+        self._pending += room.router.take_outgoing()
+        self.rooms.pop(room.id, None)
+
+    def take_outgoing(self) -> Outgoing:
+        """For ``UdpServer(after_datagram=...)``: every router's outbox."""
+        out, self._pending = self._pending, []
+        for room in self.rooms.values():
+            out += room.router.take_outgoing()
+        return out
+
+    def handle_transport_closed(self, webrtc: WebRtcTransport, reason: str) -> None:
+        """For ``UdpServer(on_closed=...)``: consent expired or DTLS failed under one of our routers."""
+        for room in self.rooms.values():
+            transport = room.router.transports.get(webrtc.id)
+            if transport is not None:
+                if self.on_transport_closed is not None:
+                    self.on_transport_closed(transport)
+                transport.close(reason)
+                return
+
+
+@contextlib.contextmanager
+def _sfu_errors() -> Iterator[None]:
+    """The SFU's exceptions as socket errors (the message says what was wrong)."""
+    try:
+        yield
+    except (ortc.InvalidRtpParameters, ValueError) as exc:
+        raise SocketError("invalid_parameters", str(exc)) from None
+    except (UnsupportedError, ortc.UnsupportedError) as exc:
+        raise SocketError("unsupported", str(exc)) from None
+    except InvalidStateError as exc:
+        raise SocketError("invalid_state", str(exc)) from None
+
+
+def _optional_object(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SocketError("invalid_field", f"field {name!r} must be an object")
+    return value
+
+
+def _required_object(body: dict[str, Any], name: str) -> dict[str, Any]:
+    if name not in body:
+        raise SocketError("invalid_field", f"field {name!r} is required")
+    return _optional_object(body, name)
+
+
+class SfuSocket:
+    """The handlers of the SFU socket; see the module docstring.
+
+    Args:
+        server: the ``/sfu/socket.io/`` server.
+        rooms: the registry the UDP server drains.
+        address: returns the UDP server's bound address (``None`` until it runs).
+        announced_ip: the address put in ICE candidates.
+        certificate: the DTLS certificate of every transport.
+    """
+
+    def __init__(
+        self,
+        server: SocketServer,
+        rooms: SfuRooms,
+        *,
+        register: Callable[[WebRtcTransport], None],
+        address: Callable[[], Address | None],
+        announced_ip: str,
+        certificate: Certificate,
+    ) -> None:
+        self.server = server
+        self.rooms = rooms
+        self._register = register
+        self._address = address
+        self._announced_ip = announced_ip
+        self._certificate = certificate
+        self.peers: dict[str, SfuPeer] = {}
+        rooms.on_transport_closed = self._transport_lost
+        on = server.on
+        on("createRoom")(self.create_room)
+        on("join")(self.join)
+        on("getRouterRtpCapabilities")(self.router_capabilities)
+        on("createWebRtcTransport")(self.create_transport)
+        on("connectTransport")(self.connect_transport)
+        on("produce")(self.produce)
+        on("consume")(self.consume)
+        on("resume")(self.resume)
+        on("getProducers")(self.get_producers)
+        on("producerClosed")(self.close_producer)
+        on("getMyRoomInfo")(self.room_info)
+        on("sendMessage")(self.send_message)
+        on("exitRoom")(self.exit_room)
+        on("disconnect")(self.disconnected)
+        for event in RELAYED:
+            on(event)(self._relay(event))
+
+    # -- rooms ------------------------------------------------------------------------------------------------
+    async def create_room(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        return {"room_id": self.rooms.create()}
+
+    async def join(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        body = payload_object(payload)
+        room_id = required_text(body, "room_id", max_length=MAX_ID)
+        name = text(body, "name", max_length=MAX_NAME, required=False) or "Guest"
+        current = self.peers.get(sock.sid)
+        if current is not None:
+            raise SocketError("already_joined", f"this connection is in room {current.room_id}; exitRoom first")
+        room = self.rooms.open(room_id)
+        if len(room.peers) >= MAX_PEERS_PER_ROOM:
+            raise SocketError("room_full", f"room {room_id} has {MAX_PEERS_PER_ROOM} peers already")
+        peer = room.peers[sock.sid] = self.peers[sock.sid] = SfuPeer(sock.sid, name, room_id)
+        self.server.emit("newPeer", {"peerId": peer.id, "name": name}, to=_key(room_id), skip_sid=sock.sid)
+        sock.join(_key(room_id))
+        return {"room": self._room_state(room), "chatHistory": list(room.chat)}
+
+    def _room_state(self, room: SfuRoom) -> dict[str, Any]:
+        peers = [{"id": p.id, "name": p.name} for p in room.peers.values()]
+        producers = [_producer_info(p, pr) for p in room.peers.values() for pr in p.producers.values()]
+        return {"room_id": room.id, "peers": peers, "producers": producers}
+
+    def _joined(self, sock: Socket) -> tuple[SfuRoom, SfuPeer]:
+        peer = self.peers.get(sock.sid)
+        room = self.rooms.rooms.get(peer.room_id) if peer is not None else None
+        if peer is None or room is None:
+            raise SocketError("not_joined", "join a room first")
+        return room, peer
+
+    async def room_info(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        room, peer = self._joined(sock)
+        return {**self._room_state(room), "peerId": peer.id, "name": peer.name}
+
+    async def exit_room(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        room, _ = self._joined(sock)
+        self._leave(sock.sid)
+        sock.leave(_key(room.id))
+        return {}
+
+    async def disconnected(self, sock: Socket, reason: str) -> None:
+        self._leave(sock.sid)
+
+    def _leave(self, sid: str) -> None:
+        peer = self.peers.pop(sid, None)
+        if peer is None:
+            return
+        room = self.rooms.rooms.get(peer.room_id)
+        if room is None:
+            return
+        room.peers.pop(sid, None)
+        for producer in list(peer.producers.values()):
+            self._producer_gone(peer, producer)
+        for transport in list(peer.transports.values()):
+            transport.close("peer left")
+        self.server.emit("peerLeft", {"peerId": sid}, to=_key(room.id), skip_sid=sid)
+        if not room.peers:
+            log.debug("sfu room %s: last peer left, closing its router", room.id)
+            self.rooms.close(room)
+
+    def _producer_gone(self, peer: SfuPeer, producer: Producer) -> None:
+        """Close ``producer`` and tell the others in the room (their consumers of it close with it)."""
+        peer.producers.pop(producer.id, None)
+        producer.close()
+        event = {"producerId": producer.id, "peerId": peer.id}
+        self.server.emit("producerClosed", event, to=_key(peer.room_id), skip_sid=peer.id)
+
+    def _transport_lost(self, transport: Transport) -> None:
+        """A transport closed under us (consent expired, DTLS failed): its producers' consumers learn it."""
+        for peer in self.peers.values():
+            if peer.transports.pop(transport.id, None) is transport:
+                for producer in list(transport.producers.values()):
+                    self._producer_gone(peer, producer)
+                return
+
+    # -- transports -------------------------------------------------------------------------------------------
+    async def router_capabilities(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        room, _ = self._joined(sock)
+        return room.router.rtp_capabilities
+
+    async def create_transport(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        room, peer = self._joined(sock)
+        app_data = _optional_object(payload, "appData") if isinstance(payload, dict) else {}
+        peer.transports = {k: t for k, t in peer.transports.items() if not t.closed}
+        if len(peer.transports) >= MAX_TRANSPORTS_PER_PEER:
+            raise SocketError("too_many_transports", f"at most {MAX_TRANSPORTS_PER_PEER} transports per peer")
+        address = self._address()
+        if address is None:
+            raise SocketError("unavailable", "the SFU's UDP server is not running")
+        with _sfu_errors():
+            transport = room.router.create_webrtc_transport(
+                certificate=self._certificate, announced_ip=self._announced_ip, port=address[1], app_data=app_data
+            )
+            self._register(transport.webrtc)
+        peer.transports[transport.id] = transport
+        webrtc = transport.webrtc
+        return {"id": transport.id, "iceParameters": webrtc.ice_parameters.as_dict(),
+                "iceCandidates": [c.as_dict() for c in webrtc.ice_candidates],
+                "dtlsParameters": webrtc.dtls_parameters.as_dict()}  # fmt: skip
+
+    def _transport(self, peer: SfuPeer, body: dict[str, Any], name: str) -> Transport:
+        transport_id = required_text(body, name, max_length=MAX_ID)
+        transport = peer.transports.get(transport_id)
+        if transport is None or transport.closed:
+            raise SocketError("not_found", f"transport {transport_id} not found")
+        return transport
+
+    async def connect_transport(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        _, peer = self._joined(sock)
+        body = payload_object(payload)
+        transport = self._transport(peer, body, "transportId")
+        dtls = _required_object(body, "dtlsParameters")
+        with _sfu_errors():
+            transport.webrtc.connect(dtls)
+        return {}
+
+    # -- producers and consumers ------------------------------------------------------------------------------
+    async def produce(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        _, peer = self._joined(sock)
+        body = payload_object(payload)
+        transport = self._transport(peer, body, "producerTransportId")
+        kind = required_text(body, "kind", max_length=8)
+        rtp_parameters = _required_object(body, "rtpParameters")
+        app_data = _optional_object(body, "appData")
+        if len(peer.producers) >= MAX_PRODUCERS_PER_PEER:
+            raise SocketError("too_many_producers", f"at most {MAX_PRODUCERS_PER_PEER} producers per peer")
+        with _sfu_errors():
+            producer = transport.produce(kind, rtp_parameters, app_data)
+        peer.producers[producer.id] = producer
+        self.server.emit("newProducer", _producer_info(peer, producer), to=_key(peer.room_id), skip_sid=sock.sid)
+        return {"id": producer.id}
+
+    async def consume(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        room, peer = self._joined(sock)
+        body = payload_object(payload)
+        transport = self._transport(peer, body, "consumerTransportId")
+        producer_id = required_text(body, "producerId", max_length=MAX_ID)
+        capabilities = _required_object(body, "rtpCapabilities")
+        peer.consumers = {k: c for k, c in peer.consumers.items() if not c.closed}
+        if len(peer.consumers) >= MAX_CONSUMERS_PER_PEER:
+            raise SocketError("too_many_consumers", f"at most {MAX_CONSUMERS_PER_PEER} consumers per peer")
+        if producer_id not in room.router.producers:
+            raise SocketError("not_found", f"producer {producer_id} not found in this room")
+        with _sfu_errors():
+            consumer = room.router.consume(transport, producer_id, capabilities, paused=True)
+        peer.consumers[consumer.id] = consumer
+        return {"id": consumer.id, "producerId": producer_id, "kind": consumer.kind,
+                "rtpParameters": consumer.rtp_parameters, "type": "simple",
+                "producerPaused": consumer.producer_paused}  # fmt: skip
+
+    async def resume(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        _, peer = self._joined(sock)
+        consumer_id = required_text(payload_object(payload), "consumerId", max_length=MAX_ID)
+        consumer = peer.consumers.get(consumer_id)
+        if consumer is None or consumer.closed:
+            raise SocketError("not_found", f"consumer {consumer_id} not found")
+        consumer.resume()
+        return {}
+
+    async def get_producers(self, sock: Socket, payload: Any = None) -> list[dict[str, Any]]:
+        room, peer = self._joined(sock)
+        return [_producer_info(p, pr) for p in room.peers.values() if p is not peer for pr in p.producers.values()]
+
+    async def close_producer(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        _, peer = self._joined(sock)
+        producer_id = required_text(payload_object(payload), "producerId", max_length=MAX_ID)
+        producer = peer.producers.get(producer_id)
+        if producer is None:
+            raise SocketError("not_found", f"producer {producer_id} is not one of yours")
+        self._producer_gone(peer, producer)
+        return {}
+
+    # -- messages ---------------------------------------------------------------------------------------------
+    async def send_message(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        room, peer = self._joined(sock)
+        message = required_text(payload_object(payload), "message", max_length=MAX_MESSAGE)
+        entry = {"room_id": room.id, "peerId": peer.id, "name": peer.name, "message": message,
+                 "timestamp": int(time.time() * 1000)}  # fmt: skip
+        room.chat.append(entry)
+        self.server.emit("newMessage", entry, to=_key(room.id))
+        return {}
+
+    def _relay(self, event: str) -> Callable[[Socket, Any], Any]:
+        async def relay(sock: Socket, payload: Any = None) -> dict[str, Any]:
+            room, peer = self._joined(sock)
+            body = payload if isinstance(payload, dict) else {}
+            extra = {k: v for k, v in body.items() if k in ("producerId", "kind", "appData")}
+            self.server.emit(event, {**extra, "peerId": peer.id, "name": peer.name}, to=_key(room.id),
+                             skip_sid=sock.sid)  # fmt: skip
+            return {}
+
+        return relay
+
+
+def _key(room_id: str) -> str:
+    return f"sfu:{room_id}"
