@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from tests.api.loopback_http import start_http, stop_http
+
 ACCOUNT = "altegonfake"
 KEY = base64.b64encode(hashlib.sha256(b"the fake account key").digest() * 2).decode()
 CONTAINER = "recordings"
@@ -125,16 +127,12 @@ class FakeAzure:
             def do_DELETE(self) -> None:
                 fake.handle(self, "DELETE")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}/{ACCOUNT}"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+        self._server, base = start_http(Handler)
+        self.endpoint = f"{base}/{ACCOUNT}"
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_http(self._server)
 
     def blobs_under(self, prefix: str) -> dict[str, bytes]:
         with self._lock:

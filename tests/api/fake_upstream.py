@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.api.loopback_http import start_http, stop_http
 
 
 @dataclass
@@ -51,16 +52,12 @@ class FakeUpstream:
                 with contextlib.suppress(OSError):  # the client gave up (the timeout tests)
                     self.wfile.write(payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+        self._server, base = start_http(Handler)
+        self.url = base
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_http(self._server)
 
     def reply(self) -> tuple[int, bytes, str]:
         if self.mode == "slow":

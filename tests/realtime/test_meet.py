@@ -20,13 +20,16 @@ WAIT = 10
 
 
 class Peer:
-    """One python-socketio client on /socket.io/ that records every event it receives, in order."""
+    """One python-socketio client (on /socket.io/ unless ``path`` says otherwise) that records every event it
+    receives, in order."""
 
-    def __init__(self, url: str, token: str | None) -> None:
+    def __init__(self, url: str, token: str | None, path: str = "/socket.io/") -> None:
         self.client = socketio.Client(reconnection=False)
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.client.on("*", lambda event, *args: self.events.put((event, args[0] if len(args) == 1 else args)))
-        self.client.connect(url, auth={"token": token} if token else None, transports=["websocket"], wait_timeout=5)
+        self.client.connect(url, socketio_path=path, auth={"token": token} if token else None,
+                            transports=["websocket"], wait_timeout=5)  # fmt: skip
+        self.sid = self.client.get_sid()
 
     def call(self, event: str, payload: Any = None) -> Any:
         return self.client.call(event, payload, timeout=WAIT)
@@ -36,6 +39,15 @@ class Peer:
             event, data = self.events.get(timeout=WAIT)
             if event == name:
                 return data
+
+    def none_of(self, name: str, wait_s: float = 0.5) -> bool:
+        """True when no ``name`` event arrives within ``wait_s`` of quiet."""
+        try:
+            while True:
+                if self.events.get(timeout=wait_s)[0] == name:
+                    return False
+        except queue.Empty:
+            return True
 
     def close(self) -> None:
         self.client.disconnect()

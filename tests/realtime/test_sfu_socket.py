@@ -3,53 +3,27 @@ one WebRtcPeer to another over real UDP through the server's UdpServer (ICE, DTL
 
 from __future__ import annotations
 
-import queue
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import socketio
-
 from altegon_rt.rtc.rtp import RtpPacket
 from altegon_rt.testing.process import ServerProcess
 from altegon_rt.testing.webrtc_peer import WebRtcPeer
+from tests.realtime.test_meet import Peer
 from tests.sfu.test_router import CHROME_VP8, VP8_SSRC, media
 
 PATH = "/sfu/socket.io/"
 WAIT = 10
 
 
-class SfuClient:
+class SfuClient(Peer):
     """One python-socketio client on /sfu/socket.io/ recording every event it receives, in order."""
 
     def __init__(self, url: str) -> None:
-        self.client = socketio.Client(reconnection=False)
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self.client.on("*", lambda event, *args: self.events.put((event, args[0] if len(args) == 1 else args)))
-        self.client.connect(url, socketio_path=PATH, transports=["websocket"], wait_timeout=5)
-        self.sid = self.client.get_sid()
-
-    def call(self, event: str, payload: Any = None) -> Any:
-        return self.client.call(event, payload, timeout=WAIT)
-
-    def next(self, name: str) -> Any:
-        while True:
-            event, data = self.events.get(timeout=WAIT)
-            if event == name:
-                return data
-
-    def none_of(self, name: str, wait_s: float = 0.5) -> bool:
-        try:
-            while True:
-                if self.events.get(timeout=wait_s)[0] == name:
-                    return False
-        except queue.Empty:
-            return True
-
-    def close(self) -> None:
-        self.client.disconnect()
+        super().__init__(url, None, path=PATH)
 
 
 @contextmanager
