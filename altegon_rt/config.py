@@ -166,10 +166,16 @@ class GeoSection:
 
 @dataclass(frozen=True, slots=True)
 class SfuSection:
-    """The SFU's UDP port and the address it announces in ICE candidates."""
+    """The SFU's UDP port and the address it announces in ICE candidates; room rules and timeouts.
+
+    ``screen_shares_per_room``: how many peers of a room may share a screen at once. ``connect_timeout_s``: a
+    transport that is not connected this long after ``connectTransport`` is closed.
+    """
 
     udp_port: int = 40000
     announced_ip: str = ""
+    screen_shares_per_room: int = 1
+    connect_timeout_s: float = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,6 +443,8 @@ def validate(config: Config) -> Config:
             raise ConfigError(f"limits.routes.{route} must be between 0 (no limit of its own) and {MAX_ROUTE_LIMIT}")
     _validate_ai(config.ai, config.speech)
     _validate_realtime(config.realtime)
+    if config.sfu.screen_shares_per_room < 1 or not 0 < config.sfu.connect_timeout_s <= 600:
+        raise ConfigError("sfu.screen_shares_per_room must be at least 1 and sfu.connect_timeout_s in (0, 600]")
     if config.geo.database and not os.path.isfile(config.geo.database):
         raise ConfigError(f"geo.database: no such file {config.geo.database}")
     if config.sfu.announced_ip:

@@ -44,7 +44,8 @@ from altegon_rt.geo.locator import open_locator
 from altegon_rt.realtime.art import ArtSocket
 from altegon_rt.realtime.meet import MeetDeps, MeetSocket
 from altegon_rt.realtime.presence import Bans
-from altegon_rt.realtime.sfu import SfuRooms, SfuSocket
+from altegon_rt.realtime.sfu import SfuSocket
+from altegon_rt.realtime.sfu_rooms import SfuRooms
 from altegon_rt.realtime.sockets import build_socket_servers
 from altegon_rt.rtc.dtls import generate_certificate
 from altegon_rt.sfu.udp import UdpServer
@@ -242,7 +243,9 @@ class Server:
                         on_closed=rooms.handle_transport_closed)  # fmt: skip
         certificate = await trio.to_thread.run_sync(generate_certificate)
         SfuSocket(socket_server, rooms, register=udp.register, address=lambda: udp.address,
-                  announced_ip=self.config.sfu.announced_ip or "127.0.0.1", certificate=certificate)  # fmt: skip
+                  announced_ip=self.config.sfu.announced_ip or "127.0.0.1", certificate=certificate,
+                  screen_shares_per_room=self.config.sfu.screen_shares_per_room,
+                  connect_timeout_s=self.config.sfu.connect_timeout_s)  # fmt: skip
         return udp
 
     async def _close_sockets_on_stop(self, servers: list[SocketServer]) -> None:

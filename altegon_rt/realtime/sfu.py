@@ -18,37 +18,26 @@ drains (``after_datagram=rooms.take_outgoing``, ``on_closed=rooms.handle_transpo
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from altegon_rt.realtime.payloads import payload_object, required_text, text
+from altegon_rt.realtime.sfu_rooms import Role, RoomMode, SfuPeer, SfuRoom, SfuRooms, is_screen
 from altegon_rt.rtc import ortc
 from altegon_rt.rtc.dtls import Certificate
 from altegon_rt.sfu.consumer import Consumer
 from altegon_rt.sfu.errors import InvalidStateError, UnsupportedError
 from altegon_rt.sfu.producer import Producer
-from altegon_rt.sfu.router import Router, Transport
-from altegon_rt.sfu.transport import Address, Outgoing, WebRtcTransport
+from altegon_rt.sfu.router import Transport
+from altegon_rt.sfu.transport import Address, WebRtcTransport
 from altegon_rt.sio.server import SocketError, SocketServer
 from altegon_rt.sio.socket import Socket
 
 log = logging.getLogger(__name__)
 
-MEDIA_CODECS: list[dict[str, Any]] = [
-    {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
-    {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
-    {"kind": "video", "mimeType": "video/VP9", "clockRate": 90000, "parameters": {"profile-id": 2}},
-    {"kind": "video", "mimeType": "video/H264", "clockRate": 90000,
-     "parameters": {"packetization-mode": 1, "profile-level-id": "42e01f", "level-asymmetry-allowed": 1}},
-]  # fmt: skip
-CHAT_HISTORY = 100  # messages kept per room, all sent in the join ack
-MAX_ROOMS = 10_000
 MAX_PEERS_PER_ROOM = 200
 MAX_TRANSPORTS_PER_PEER = 4
 MAX_PRODUCERS_PER_PEER = 8
@@ -59,76 +48,9 @@ MAX_MESSAGE = 5_000
 RELAYED = ("videoPaused", "videoResumed", "screen:shared", "screen:stopped")
 
 
-@dataclass(slots=True)
-class SfuPeer:
-    id: str  # the socket id
-    name: str
-    room_id: str
-    transports: dict[str, Transport] = field(default_factory=dict)
-    producers: dict[str, Producer] = field(default_factory=dict)
-    consumers: dict[str, Consumer] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class SfuRoom:
-    id: str
-    router: Router
-    peers: dict[str, SfuPeer] = field(default_factory=dict)
-    chat: collections.deque[dict[str, Any]] = field(default_factory=lambda: collections.deque(maxlen=CHAT_HISTORY))
-
-
 def _producer_info(peer: SfuPeer, producer: Producer) -> dict[str, Any]:
-    return {"producerId": producer.id, "peerId": peer.id, "kind": producer.kind, "appData": producer.app_data}
-
-
-class SfuRooms:
-    """Rooms by id, each with its Router; the UDP task's view of all of them at once."""
-
-    def __init__(self, media_codecs: list[dict[str, Any]] | None = None) -> None:
-        self.media_codecs = media_codecs or MEDIA_CODECS
-        self.created: set[str] = set()  # ids handed out by createRoom; a Router exists once someone joins
-        self.rooms: dict[str, SfuRoom] = {}
-        self.on_transport_closed: Callable[[Transport], None] | None = None
-        self._pending: Outgoing = []  # what closed routers still had to send (DTLS close_notify)
-
-    def create(self) -> str:
-        if len(self.created) + len(self.rooms) >= MAX_ROOMS:
-            raise SocketError("too_many_rooms", f"this server holds {MAX_ROOMS} rooms already")
-        room_id = str(uuid.uuid4())
-        self.created.add(room_id)
-        return room_id
-
-    def open(self, room_id: str) -> SfuRoom:
-        """The room ``room_id``, its Router made on its first join."""
-        room = self.rooms.get(room_id)
-        if room is None:
-            if room_id not in self.created:
-                raise SocketError("not_found", f"room {room_id} does not exist (createRoom first)")
-            self.created.discard(room_id)
-            room = self.rooms[room_id] = SfuRoom(room_id, Router(self.media_codecs))
-        return room
-
-    def close(self, room: SfuRoom) -> None:
-        room.router.close()
-        self._pending += room.router.take_outgoing()
-        self.rooms.pop(room.id, None)
-
-    def take_outgoing(self) -> Outgoing:
-        """For ``UdpServer(after_datagram=...)``: every router's outbox."""
-        out, self._pending = self._pending, []
-        for room in self.rooms.values():
-            out += room.router.take_outgoing()
-        return out
-
-    def handle_transport_closed(self, webrtc: WebRtcTransport, reason: str) -> None:
-        """For ``UdpServer(on_closed=...)``: consent expired or DTLS failed under one of our routers."""
-        for room in self.rooms.values():
-            transport = room.router.transports.get(webrtc.id)
-            if transport is not None:
-                if self.on_transport_closed is not None:
-                    self.on_transport_closed(transport)
-                transport.close(reason)
-                return
+    return {"producerId": producer.id, "peerId": peer.id, "kind": producer.kind, "appData": producer.app_data,
+            "paused": producer.paused}  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -179,6 +101,8 @@ class SfuSocket:
         address: Callable[[], Address | None],
         announced_ip: str,
         certificate: Certificate,
+        screen_shares_per_room: int = 1,
+        connect_timeout_s: float = 20.0,
     ) -> None:
         self.server = server
         self.rooms = rooms
@@ -186,6 +110,8 @@ class SfuSocket:
         self._address = address
         self._announced_ip = announced_ip
         self._certificate = certificate
+        self._screen_shares = screen_shares_per_room
+        self._connect_timeout_s = connect_timeout_s
         self.peers: dict[str, SfuPeer] = {}
         rooms.on_transport_closed = self._transport_lost
         on = server.on
@@ -197,38 +123,53 @@ class SfuSocket:
         on("produce")(self.produce)
         on("consume")(self.consume)
         on("resume")(self.resume)
+        on("resumeConsumer")(self.resume)
+        on("pauseConsumer")(self.pause_consumer)
+        on("pauseProducer")(self.pause_producer)
+        on("resumeProducer")(self.resume_producer)
         on("getProducers")(self.get_producers)
         on("producerClosed")(self.close_producer)
         on("getMyRoomInfo")(self.room_info)
         on("sendMessage")(self.send_message)
         on("exitRoom")(self.exit_room)
+        on("cohost:request")(self.cohost_request)
+        on("cohost:respond")(self.cohost_respond)
         on("disconnect")(self.disconnected)
         for event in RELAYED:
             on(event)(self._relay(event))
 
     # -- rooms ------------------------------------------------------------------------------------------------
     async def create_room(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
-        return {"room_id": self.rooms.create()}
+        body = payload if isinstance(payload, dict) else {}
+        mode = text(body, "mode", max_length=16, required=False) or RoomMode.MEETING.value
+        if mode not in RoomMode.__members__.values():
+            raise SocketError("invalid_field", "field 'mode' must be 'meeting' or 'webinar'")
+        user = getattr(sock.principal, "user_id", None)
+        room_id, plan = self.rooms.create(RoomMode(mode), sock.sid, user)
+        return {"room_id": room_id, "mode": plan.mode.value, "hostKey": plan.host_key}
 
     async def join(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
         body = payload_object(payload)
         room_id = required_text(body, "room_id", max_length=MAX_ID)
         name = text(body, "name", max_length=MAX_NAME, required=False) or "Guest"
+        host_key = text(body, "hostKey", max_length=MAX_ID, required=False) or None
         current = self.peers.get(sock.sid)
         if current is not None:
             raise SocketError("already_joined", f"this connection is in room {current.room_id}; exitRoom first")
         room = self.rooms.open(room_id)
         if len(room.peers) >= MAX_PEERS_PER_ROOM:
             raise SocketError("room_full", f"room {room_id} has {MAX_PEERS_PER_ROOM} peers already")
-        peer = room.peers[sock.sid] = self.peers[sock.sid] = SfuPeer(sock.sid, name, room_id)
-        self.server.emit("newPeer", {"peerId": peer.id, "name": name}, to=_key(room_id), skip_sid=sock.sid)
+        role = room.role_for(sock.sid, sock.principal, host_key)
+        peer = room.peers[sock.sid] = self.peers[sock.sid] = SfuPeer(sock.sid, name, room_id, role)
+        event = {"peerId": peer.id, "name": name, "role": role.value}
+        self.server.emit("newPeer", event, to=_key(room_id), skip_sid=sock.sid)
         sock.join(_key(room_id))
         return {"room": self._room_state(room), "chatHistory": list(room.chat)}
 
     def _room_state(self, room: SfuRoom) -> dict[str, Any]:
-        peers = [{"id": p.id, "name": p.name} for p in room.peers.values()]
+        peers = [p.info() for p in room.peers.values()]
         producers = [_producer_info(p, pr) for p in room.peers.values() for pr in p.producers.values()]
-        return {"room_id": room.id, "peers": peers, "producers": producers}
+        return {"room_id": room.id, "mode": room.plan.mode.value, "peers": peers, "producers": producers}
 
     def _joined(self, sock: Socket) -> tuple[SfuRoom, SfuPeer]:
         peer = self.peers.get(sock.sid)
@@ -239,7 +180,7 @@ class SfuSocket:
 
     async def room_info(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
         room, peer = self._joined(sock)
-        return {**self._room_state(room), "peerId": peer.id, "name": peer.name}
+        return {**self._room_state(room), "peerId": peer.id, "name": peer.name, "role": peer.role.value}
 
     async def exit_room(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
         room, _ = self._joined(sock)
@@ -258,6 +199,7 @@ class SfuSocket:
         if room is None:
             return
         room.peers.pop(sid, None)
+        room.cohost_requests.discard(sid)
         for producer in list(peer.producers.values()):
             self._producer_gone(peer, producer)
         for transport in list(peer.transports.values()):
@@ -320,12 +262,12 @@ class SfuSocket:
         transport = self._transport(peer, body, "transportId")
         dtls = _required_object(body, "dtlsParameters")
         with _sfu_errors():
-            transport.webrtc.connect(dtls)
+            transport.webrtc.connect(dtls, connect_timeout_s=self._connect_timeout_s)
         return {}
 
     # -- producers and consumers ------------------------------------------------------------------------------
     async def produce(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
-        _, peer = self._joined(sock)
+        room, peer = self._joined(sock)
         body = payload_object(payload)
         transport = self._transport(peer, body, "producerTransportId")
         kind = required_text(body, "kind", max_length=8)
@@ -333,6 +275,7 @@ class SfuSocket:
         app_data = _optional_object(body, "appData")
         if len(peer.producers) >= MAX_PRODUCERS_PER_PEER:
             raise SocketError("too_many_producers", f"at most {MAX_PRODUCERS_PER_PEER} producers per peer")
+        self._check_may_produce(room, peer, kind, app_data)
         with _sfu_errors():
             producer = transport.produce(kind, rtp_parameters, app_data)
         peer.producers[producer.id] = producer
@@ -357,13 +300,52 @@ class SfuSocket:
                 "rtpParameters": consumer.rtp_parameters, "type": "simple",
                 "producerPaused": consumer.producer_paused}  # fmt: skip
 
-    async def resume(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+    def _check_may_produce(self, room: SfuRoom, peer: SfuPeer, kind: str, app_data: dict[str, Any]) -> None:
+        if not peer.role.may_produce:
+            raise SocketError("forbidden", "viewers of a webinar do not publish; ask the host (cohost:request)")
+        if kind == "video" and is_screen(app_data):
+            sharers = room.screen_sharers() - {peer.id}
+            if len(sharers) >= self._screen_shares:
+                raise SocketError("screen_busy", f"{len(sharers)} other peer(s) are sharing a screen in this room")
+
+    def _consumer(self, sock: Socket, payload: Any) -> Consumer:
         _, peer = self._joined(sock)
         consumer_id = required_text(payload_object(payload), "consumerId", max_length=MAX_ID)
         consumer = peer.consumers.get(consumer_id)
         if consumer is None or consumer.closed:
             raise SocketError("not_found", f"consumer {consumer_id} not found")
-        consumer.resume()
+        return consumer
+
+    async def resume(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        self._consumer(sock, payload).resume()
+        return {}
+
+    async def pause_consumer(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        self._consumer(sock, payload).pause()
+        return {}
+
+    def _own_producer(self, sock: Socket, payload: Any) -> tuple[SfuPeer, Producer]:
+        _, peer = self._joined(sock)
+        producer_id = required_text(payload_object(payload), "producerId", max_length=MAX_ID)
+        producer = peer.producers.get(producer_id)
+        if producer is None or producer.closed:
+            raise SocketError("not_found", f"producer {producer_id} is not one of yours")
+        return peer, producer
+
+    async def pause_producer(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        peer, producer = self._own_producer(sock, payload)
+        if not producer.paused:
+            producer.pause()
+            event = {"producerId": producer.id, "peerId": peer.id}
+            self.server.emit("producerPaused", event, to=_key(peer.room_id), skip_sid=peer.id)
+        return {}
+
+    async def resume_producer(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        peer, producer = self._own_producer(sock, payload)
+        if producer.paused:
+            producer.resume()
+            event = {"producerId": producer.id, "peerId": peer.id}
+            self.server.emit("producerResumed", event, to=_key(peer.room_id), skip_sid=peer.id)
         return {}
 
     async def get_producers(self, sock: Socket, payload: Any = None) -> list[dict[str, Any]]:
@@ -371,12 +353,50 @@ class SfuSocket:
         return [_producer_info(p, pr) for p in room.peers.values() if p is not peer for pr in p.producers.values()]
 
     async def close_producer(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
-        _, peer = self._joined(sock)
-        producer_id = required_text(payload_object(payload), "producerId", max_length=MAX_ID)
-        producer = peer.producers.get(producer_id)
-        if producer is None:
-            raise SocketError("not_found", f"producer {producer_id} is not one of yours")
+        peer, producer = self._own_producer(sock, payload)
         self._producer_gone(peer, producer)
+        return {}
+
+    # -- co-hosts ---------------------------------------------------------------------------------------------
+    async def cohost_request(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        """A webinar viewer asks to present: every host in the room gets ``cohost:request``."""
+        room, peer = self._joined(sock)
+        if room.plan.mode is not RoomMode.WEBINAR:
+            raise SocketError("invalid_state", "everyone may publish in a meeting room")
+        if peer.role is not Role.VIEWER:
+            raise SocketError("invalid_state", f"you are {peer.role.value} already")
+        hosts = room.hosts()
+        if not hosts:
+            raise SocketError("no_host", "no host is in the room to approve the request")
+        room.cohost_requests.add(peer.id)
+        for host in hosts:
+            self.server.emit("cohost:request", {"peerId": peer.id, "name": peer.name}, to=host.id)
+        return {}
+
+    async def cohost_respond(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
+        """The host approves or refuses a request, or demotes a co-host (``accepted: false``)."""
+        room, host = self._joined(sock)
+        if host.role is not Role.HOST:
+            raise SocketError("forbidden", "only the host approves co-hosts")
+        body = payload_object(payload)
+        target_id = required_text(body, "peerId", max_length=MAX_ID)
+        accepted = body.get("accepted")
+        if not isinstance(accepted, bool):
+            raise SocketError("invalid_field", "field 'accepted' must be true or false")
+        target = room.peers.get(target_id)
+        if target is None or target.role is Role.HOST:
+            raise SocketError("not_found", f"peer {target_id} is not a viewer or co-host of this room")
+        room.cohost_requests.discard(target.id)
+        new_role = Role.COHOST if accepted else Role.VIEWER
+        self.server.emit("cohost:respond", {"accepted": accepted, "hostId": host.id, "role": new_role.value},
+                         to=target.id)  # fmt: skip
+        if target.role is not new_role:
+            target.role = new_role
+            if not new_role.may_produce:
+                for producer in list(target.producers.values()):
+                    self._producer_gone(target, producer)
+            event = {"peerId": target.id, "role": new_role.value}
+            self.server.emit("peerRoleChanged", event, to=_key(room.id))
         return {}
 
     # -- messages ---------------------------------------------------------------------------------------------

@@ -154,6 +154,8 @@ class WebRtcTransport:
         self._dtls_address: Address | None = None  # where the handshake talks (and retransmits) to
         self._srtp_in: Session | None = None
         self._srtp_out: Session | None = None
+        self._connect_timeout_s: float | None = None
+        self._connect_deadline: float | None = None
 
     # --- signalling ---------------------------------------------------------------------------------------
 
@@ -172,11 +174,15 @@ class WebRtcTransport:
         """Whether SRTP keys are in place: media can flow both ways."""
         return self._srtp_out is not None and not self.closed
 
-    def connect(self, dtls_parameters: DtlsParameters | Mapping[str, Any]) -> None:
+    def connect(
+        self, dtls_parameters: DtlsParameters | Mapping[str, Any], *, connect_timeout_s: float | None = None
+    ) -> None:
         """Take the peer's DTLS role and fingerprint (mediasoup's ``transport.connect({dtlsParameters})``).
 
         Nothing is sent here: as DTLS client the handshake starts on the next :meth:`poll` or datagram once
-        ICE has selected an address, because only the UDP task may send.
+        ICE has selected an address, because only the UDP task may send. With ``connect_timeout_s``, a
+        transport that is not connected (ICE and DTLS) that long after the first :meth:`poll` is closed: the
+        peer has said it is coming, so one that never does (blocked UDP, a vanished tab) is not kept forever.
         """
         if self.closed:
             raise InvalidStateError("transport closed")
@@ -191,6 +197,7 @@ class WebRtcTransport:
         if not sha256:
             raise UnsupportedError("no sha-256 fingerprint in dtlsParameters")
         self._dtls = DtlsSession(self._certificate, _LOCAL_ROLE[params.role], sha256[0])
+        self._connect_timeout_s = connect_timeout_s
 
     # --- the data plane -----------------------------------------------------------------------------------
 
@@ -224,6 +231,11 @@ class WebRtcTransport:
             return []
         if self.ice.expired(now):
             return self.close("ICE consent expired")
+        if self._connect_timeout_s is not None and self._srtp_out is None:
+            if self._connect_deadline is None:
+                self._connect_deadline = now + self._connect_timeout_s
+            elif now >= self._connect_deadline:
+                return self.close("not connected within the connect timeout")
         out = self._maybe_start_dtls()
         dtls = self._dtls
         if dtls is not None and dtls.state is DtlsState.CONNECTING and self._dtls_address is not None:

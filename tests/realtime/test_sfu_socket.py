@@ -97,10 +97,11 @@ def test_media_flows_from_a_producer_to_a_consumer_through_the_server(server: Se
     with clients(server.url, 2) as (alice, bob):
         room_id = alice.call("createRoom")["room_id"]
         joined = alice.call("join", {"room_id": room_id, "name": "Alice"})
-        assert joined == {"room": {"room_id": room_id, "peers": [{"id": alice.sid, "name": "Alice"}],
+        assert joined == {"room": {"room_id": room_id, "mode": "meeting",
+                                   "peers": [{"id": alice.sid, "name": "Alice", "role": "host"}],
                                    "producers": []}, "chatHistory": []}  # fmt: skip
         bob.call("join", {"room_id": room_id, "name": "Bob"})
-        assert alice.next("newPeer") == {"peerId": bob.sid, "name": "Bob"}
+        assert alice.next("newPeer") == {"peerId": bob.sid, "name": "Bob", "role": "participant"}
         caps = alice.call("getRouterRtpCapabilities")
         assert [c["mimeType"] for c in caps["codecs"] if c["mimeType"] != "video/rtx"] == [
             "audio/opus", "video/VP8", "video/VP9", "video/H264"]  # fmt: skip
@@ -117,7 +118,7 @@ def test_media_flows_from_a_producer_to_a_consumer_through_the_server(server: Se
         produced = alice.call("produce", body)
         announced = bob.next("newProducer")
         assert announced == {"producerId": produced["id"], "peerId": alice.sid, "kind": "video",
-                             "appData": {"type": "camera"}}  # fmt: skip
+                             "appData": {"type": "camera"}, "paused": False}  # fmt: skip
         assert alice.call("getProducers") == [] and bob.call("getProducers") == [announced]
 
         recv = bob.call("createWebRtcTransport")

@@ -230,6 +230,24 @@ def test_consent_expiry_closes_with_close_notify() -> None:
     assert transport.send_rtp(rtp(2)) is None and got.rtp == []
 
 
+def test_a_peer_that_never_connects_after_connect_is_closed_at_the_timeout() -> None:
+    transport, peer, _ = make()
+    transport.connect(peer.dtls_parameters, connect_timeout_s=20.0)
+    assert transport.poll(100.0) == []  # the clock starts at the first poll after connect()
+    pump(transport, peer, [peer.binding_request()], now=110.0)  # ICE alone is not connected
+    transport.poll(119.9)
+    assert not transport.closed
+    transport.poll(120.0)
+    assert transport.closed and transport.close_reason == "not connected within the connect timeout"
+    connected, late_peer, _ = make()
+    connected.connect(late_peer.dtls_parameters, connect_timeout_s=20.0)
+    connected.poll(0.0)
+    pump(connected, late_peer, [late_peer.binding_request()], now=1.0)
+    pump(connected, late_peer, late_peer.start_dtls(), now=1.0)
+    pump(connected, late_peer, [late_peer.binding_request()], now=25.0)
+    assert connected.poll(25.0) == [] and connected.connected
+
+
 def test_close_is_idempotent() -> None:
     transport, peer, _ = make()
     establish(transport, peer)
