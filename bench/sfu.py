@@ -63,6 +63,18 @@ def server_cpu_s(pids: list[int]) -> float:
     return sum(process_cpu_s(p) for pid in pids for p in [pid, *descendants(pid)])
 
 
+def server_sys_s(pids: list[int]) -> float:
+    """Kernel CPU seconds (stime) of ``pids`` and their children: for UDP over loopback, mostly sendto."""
+    total = 0
+    for p in (p for pid in pids for p in [pid, *descendants(pid)]):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def server_rss_mib(pids: list[int]) -> float:
     total = 0
     for pid in pids:
@@ -94,10 +106,10 @@ def measure(
     sample_every = max(1, int(streams * args.pps / SAMPLES_PER_S))
     spec = pool.run(args.pps, args.warm, args.measure, sample_every)
     time.sleep(max(0.0, spec["t_measure"] - time.monotonic()))
-    cpu0, drops0, gen0 = server_cpu_s(side_pids), udp_drops(), server_cpu_s(pool.pids)
+    cpu0, drops0, gen0, sys0 = server_cpu_s(side_pids), udp_drops(), server_cpu_s(pool.pids), server_sys_s(side_pids)
     spy = start_py_spy(side_pids[0], args.measure, profile) if profile and side_pids else None
     time.sleep(max(0.0, spec["t_end"] - time.monotonic()))
-    cpu1, drops1, gen1 = server_cpu_s(side_pids), udp_drops(), server_cpu_s(pool.pids)
+    cpu1, drops1, gen1, sys1 = server_cpu_s(side_pids), udp_drops(), server_cpu_s(pool.pids), server_sys_s(side_pids)
     if spy is not None:
         spy.wait(30)
     rss = server_rss_mib(side_pids) if side_pids else 0.0
@@ -117,6 +129,8 @@ def measure(
         "samples": len(latencies),
         "cpu_s_per_100k": cpu / received * 1e5 if received else float("nan"),
         "cpu_pct": cpu / window * 100,
+        "sys_share": (sys1 - sys0) / cpu if cpu else 0.0,
+        "srtp": ",".join(pool.profiles),
         "rss_mib": rss,
         "generator_pct": (gen1 - gen0) / window * 100,
         "udp_drops": drops1 - drops0,
@@ -182,12 +196,14 @@ def summary(row: dict[str, Any]) -> str:
         return "ERROR " + row["error"]
     return (f"{row['forwarded_pps']:.0f} pkt/s ({row['delivered']:.1%} delivered), p50/p99 {row['p50_ms']:.2f}/"
             f"{row['p99_ms']:.2f} ms, {row['cpu_s_per_100k']:.2f} CPU s/100k, server {row['cpu_pct']:.0f}% "
-            f"{row['rss_mib']:.0f} MiB, generator {row['generator_pct']:.0f}%")  # fmt: skip
+            f"{row['rss_mib']:.0f} MiB, generator {row['generator_pct']:.0f}%; kernel {row['sys_share']:.0%} of server "
+            f"CPU, {row['udp_drops']} UDP drops, {row['decrypt_errors']} bad samples, {row['late_sends']} late sends, "
+            f"{row['srtp']}")  # fmt: skip
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| server | rooms x (1 → subscribers) | offered pkt/s | forwarded pkt/s | delivered | p50 ms | p99 ms "
-            "| CPU s / 100k pkts | server CPU % | RSS MiB | generator CPU % |")  # fmt: skip
+            "| CPU s / 100k pkts | server CPU % (kernel share) | RSS MiB | generator CPU % |")  # fmt: skip
     lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "error" in r:
@@ -197,7 +213,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['server']} | {r['scenario']} | {r['offered_pps']:,.0f} | {r['forwarded_pps']:,.0f} "
             f"| {r['delivered']:.1%} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_s_per_100k']:.2f} "
-            f"| {r['cpu_pct']:.0f} | {r['rss_mib']:.0f} | {r['generator_pct']:.0f}{flag} |"
+            f"| {r['cpu_pct']:.0f} ({r['sys_share']:.0%}) | {r['rss_mib']:.0f} | {r['generator_pct']:.0f}{flag} |"
         )
     return "\n".join(lines)
 
@@ -228,6 +244,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--receivers", type=int, default=1, help="receiver worker processes")
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--load-cpu", type=int, default=1)
+    parser.add_argument("--janus-event-loops", type=int, default=0, help="Janus event_loops (0: thread per handle)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy our server into this dir (collapsed)")
     args = parser.parse_args()
@@ -251,7 +268,7 @@ def make_side(name: str, args: argparse.Namespace) -> Side:
     if name == "janus":
         from sfu_janus import JanusSide
 
-        return JanusSide(args.server_cpu, args.load_cpu, DUMMY_IP)
+        return JanusSide(args.server_cpu, args.load_cpu, DUMMY_IP, args.janus_event_loops)
     raise SystemExit(f"unknown server {name!r}: use ours, janus")
 
 

@@ -44,8 +44,10 @@ def _others(folder: str, keep: str) -> str:
     return ",".join(n for n in names if n != keep)
 
 
-def write_config(folder: Path, http_port: int, ice_ip: str) -> None:
+def write_config(folder: Path, http_port: int, ice_ip: str, event_loops: int = 0) -> None:
+    """Janus's own config; ``event_loops`` 0 is Janus's default (a thread per handle), N a pool of N loops."""
     lib = _libdir()
+    loops = f"event_loops = {event_loops}" if event_loops > 0 else ""
     (folder / "janus.jcfg").write_text(f"""general: {{
     configs_folder = "{folder}"
     plugins_folder = "{lib}/plugins"
@@ -54,6 +56,7 @@ def write_config(folder: Path, http_port: int, ice_ip: str) -> None:
     loggers_folder = "{lib}/loggers"
     debug_level = 3
     session_timeout = 0
+    {loops}
     admin_secret = "{secrets.token_hex(16)}"
 }}
 media: {{
@@ -254,12 +257,12 @@ class JanusApi:
 class JanusSide:
     name = "janus"
 
-    def __init__(self, server_cpu: int | None, load_cpu: int | None, ice_ip: str) -> None:
+    def __init__(self, server_cpu: int | None, load_cpu: int | None, ice_ip: str, event_loops: int = 0) -> None:
         self.ice_ip = ice_ip
         self.tmp = tempfile.TemporaryDirectory(prefix="janus-bench-")
         folder = Path(self.tmp.name)
         port = _free_tcp_port()
-        write_config(folder, port, ice_ip)
+        write_config(folder, port, ice_ip, event_loops)
         self.base = f"http://127.0.0.1:{port}/janus"
         self.log = open(folder / "janus.log", "w")  # noqa: SIM115 - closed in stop()
         if server_cpu is not None:

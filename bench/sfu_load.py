@@ -134,13 +134,14 @@ class Worker:
                 self._drain_setup(by_fd[fd])
         poller.close()
         connected = sum(s.peer.connected for s in slots)
+        profiles = sorted({s.peer.profile for s in slots if s.peer.profile})
         states = {}
         for s in slots:
             if not s.peer.connected:
                 dtls = s.peer.dtls.state.name if s.peer.dtls else None
                 key = f"ice_ok={s.peer.ice_ok} checked={s.peer.checked} dtls={dtls}"
                 states[key] = states.get(key, 0) + 1
-        return {"connected": connected, "of": len(slots), "unconnected": states}
+        return {"connected": connected, "of": len(slots), "unconnected": states, "profiles": profiles}
 
     def _poller(self, slots: list[Slot]) -> tuple[select.epoll, dict[int, Slot]]:
         poller = select.epoll()

@@ -56,6 +56,7 @@ class BenchPeer:
         self.srtp_out: Session | None = None
         self.dtls_started = False
         self.errors = 0
+        self.profile: str | None = None  # the SRTP profile DTLS negotiated
 
     @property
     def fingerprint(self) -> str:
@@ -150,6 +151,7 @@ class BenchPeer:
                 self.errors += 1
                 return []
             if outcome.keys is not None:
+                self.profile = outcome.keys.profile
                 profile = _PROFILES[outcome.keys.profile]
                 inbound = Policy(key=outcome.keys.remote, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=profile)
                 outbound = Policy(key=outcome.keys.local, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)

@@ -44,6 +44,7 @@ class Pool:
             self.conns.append(parent)
             self.procs.append(proc)
         self.publisher, self.receivers = self.conns[0], self.conns[1:]
+        self.profiles: list[str] = []
 
     @property
     def pids(self) -> list[int]:
@@ -86,11 +87,14 @@ class Pool:
         workers = sorted(by_worker)
         self._ask([self.conns[w] for w in workers], [("start", by_worker[w]) for w in workers])
 
-    def connect(self, timeout_s: float = 30) -> None:
+    def connect(self, timeout_s: float = 30) -> list[str]:
+        """ICE + DTLS for every started peer; the SRTP profiles negotiated."""
         answers = self._ask(self.conns, [("connect", timeout_s)] * len(self.conns), timeout_s + 30)
         missing = [a for a in answers if a["connected"] != a["of"]]
         if missing:
             raise WorkerError(f"peers did not connect: {missing}")
+        self.profiles = sorted({p for a in answers for p in a["profiles"]})
+        return self.profiles
 
     def run(self, pps: float, warm_s: float, measure_s: float, sample_every: int) -> dict[str, Any]:
         """Start one run on every worker (answers come with :meth:`results`); its timing spec."""
