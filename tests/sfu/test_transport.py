@@ -144,7 +144,7 @@ def test_media_flows_both_ways(peer_role: DtlsRole) -> None:
     assert report is not None
     peer.receive(report[0])
     assert peer.received_rtp == [rtp(7, ssrc=0xAABBCCDD)] and peer.received_rtcp == [rtcp(0xAABBCCDD)]
-    assert transport.stats["rtp_in"] == 3 and transport.stats["rtp_out"] == 1
+    assert transport.rtp_in == 3 and transport.rtp_out == 1
 
 
 def test_dtls_and_srtp_only_from_checked_addresses() -> None:
