@@ -28,7 +28,15 @@ from typing import Any, NewType
 import pylibsrtp
 from pylibsrtp import Policy, Session
 
-from altegon_rt.rtc.dtls import Certificate, DtlsOutcome, DtlsRole, DtlsSession, DtlsState, SrtpKeys
+from altegon_rt.rtc.dtls import (
+    FINGERPRINT_HASHES,
+    Certificate,
+    DtlsOutcome,
+    DtlsRole,
+    DtlsSession,
+    DtlsState,
+    SrtpKeys,
+)
 from altegon_rt.rtc.errors import LocalProtocolError, ProtocolError
 from altegon_rt.rtc.ice import IceLiteAgent, random_credentials
 from altegon_rt.rtc.rtp import is_rtcp
@@ -89,6 +97,11 @@ class IceCandidate:
 class DtlsFingerprint:
     algorithm: str
     value: str
+
+
+def _prefer_sha256(fingerprint: DtlsFingerprint) -> bool:
+    """Sort key: sha-256 first (what browsers check too), then the others in the order signalled."""
+    return fingerprint.algorithm != "sha-256"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,10 +210,13 @@ class WebRtcTransport:
             if isinstance(dtls_parameters, DtlsParameters)
             else DtlsParameters.from_dict(dtls_parameters)
         )
-        sha256 = [f.value for f in params.fingerprints if f.algorithm == "sha-256"]
-        if not sha256:
-            raise UnsupportedError("no sha-256 fingerprint in dtlsParameters")
-        self._dtls = DtlsSession(self._certificate, _LOCAL_ROLE[params.role], sha256[0])
+        usable = sorted((f for f in params.fingerprints if f.algorithm in FINGERPRINT_HASHES), key=_prefer_sha256)
+        if not usable:
+            raise UnsupportedError(f"no fingerprint in dtlsParameters uses one of {', '.join(FINGERPRINT_HASHES)}")
+        remote = usable[0]
+        self._dtls = DtlsSession(
+            self._certificate, _LOCAL_ROLE[params.role], remote.value, remote_algorithm=remote.algorithm
+        )
         self._connect_timeout_s = connect_timeout_s
 
     # --- the data plane -----------------------------------------------------------------------------------
