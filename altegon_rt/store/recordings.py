@@ -1,7 +1,9 @@
 """Recordings: who recorded which stream in which room, when it started and stopped, and its status.
 
 Owns the ``recordings`` collection. A recording is running while its ``endTime`` is null; stopping sets it
-once, atomically, so two stops of one recording cannot both succeed.
+once, atomically, so two stops of one recording cannot both succeed. The recording server socket composes
+a recording's tracks into one MP4 and marks its status (``processing``, ``ready`` with ``fileName`` and
+``fileSize``, or ``failed`` with ``error``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ class RecordingRepository(Repository):
             )
 
         return shape(await self._store.call(_stop))
+
+    async def set_status(self, recording_id: str, status: str, **fields: Any) -> None:
+        """Set the status (and fields such as ``fileName``) of a recording, e.g. while the recording server composes
+        it: ``processing``, then ``ready`` or ``failed``."""
+        change = {"$set": {**fields, "status": status, "updatedAt": now()}}
+        await self._store.call(lambda: self._coll().update_one({"recordingId": recording_id}, change))
 
     async def list_for(self, owner_id: str | None) -> list[dict[str, Any]]:
         """An owner's recordings (everyone's for None), newest first, at most :data:`MAX_LIST`."""
