@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from altegon_rt.media.recording import EBML_MAGIC
 from altegon_rt.testing.process import ServerProcess
-from tests.api.test_recordings import create_room, start
+from tests.api.test_recordings import START_MS, create_room, start
 from tests.conftest import HIGH_LIMITS, User, make_user
 from tests.media.recording_clips import chunks, clip, probe_mp4
 from tests.realtime.test_meet import Peer
@@ -111,6 +111,12 @@ async def test_tracks_become_one_mp4_in_the_owners_storage(
                   if r["recordingId"] == rid)  # fmt: skip
     assert listed["status"] == "ready" and listed["fileName"] == done["fileName"]
     assert listed["fileSize"] == done["size"]
+    stop = {"recordingId": rid, "endTime": START_MS + 5000}
+    r = await client.post("/recording/stop", json=stop, headers=alice.headers)
+    assert r.status_code == 204, r.text  # a late stop keeps the status that says the MP4 is there
+    listed = next(r for r in (await client.get("/recordings/list", headers=alice.headers)).json()
+                  if r["recordingId"] == rid)  # fmt: skip
+    assert listed["status"] == "ready" and listed["endTime"] is not None
     info = (await client.get(f"/recordings/user/{alice.id}/storage-info", headers=alice.headers)).json()["data"]
     assert info["totalUsage"] == done["size"] and [r["fileName"] for r in info["recordings"]] == [done["fileName"]]
 
