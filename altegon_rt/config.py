@@ -198,6 +198,36 @@ class RealtimeSection:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingSection:
+    """The recording server socket: tracks appended under ``<data dir>/recordings``, and composing them into MP4.
+
+    Appends are fsynced every ``fsync_interval_s`` or ``fsync_bytes``, whichever comes first. ``width`` and
+    ``height`` 0 compose at the largest track's size, bounded by ``max_width`` x ``max_height``. ``workers``
+    composing processes run at once; up to ``max_queued_jobs`` more wait. ``keep_tracks`` keeps the WebM
+    tracks after their MP4 is stored (else they are removed).
+    """
+
+    max_track_bytes: int = 4 * 1024**3
+    max_recording_bytes: int = 16 * 1024**3
+    max_tracks: int = 64
+    fsync_interval_s: float = 2.0
+    fsync_bytes: int = 4 * 1024**2
+    io_threads: int = 4
+    width: int = 0
+    height: int = 0
+    max_width: int = 1920
+    max_height: int = 1080
+    preset: str = "veryfast"
+    crf: int = 23
+    audio_bitrate: int = 128_000
+    encoder_threads: int = 2
+    workers: int = 1
+    max_queued_jobs: int = 16
+    job_timeout_s: float = 3600.0
+    keep_tracks: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Every setting of one process."""
 
@@ -214,6 +244,7 @@ class Config:
     geo: GeoSection = field(default_factory=GeoSection)
     sfu: SfuSection = field(default_factory=SfuSection)
     realtime: RealtimeSection = field(default_factory=RealtimeSection)
+    recording: RecordingSection = field(default_factory=RecordingSection)
 
     @property
     def data_dir(self) -> Path:
@@ -443,6 +474,7 @@ def validate(config: Config) -> Config:
             raise ConfigError(f"limits.routes.{route} must be between 0 (no limit of its own) and {MAX_ROUTE_LIMIT}")
     _validate_ai(config.ai, config.speech)
     _validate_realtime(config.realtime)
+    _validate_recording(config.recording)
     if config.sfu.screen_shares_per_room < 1 or not 0 < config.sfu.connect_timeout_s <= 600:
         raise ConfigError("sfu.screen_shares_per_room must be at least 1 and sfu.connect_timeout_s in (0, 600]")
     if config.geo.database and not os.path.isfile(config.geo.database):
@@ -467,6 +499,28 @@ def _validate_realtime(rt: RealtimeSection) -> None:
     origins = [o.strip() for o in rt.allowed_origins.split(",") if o.strip()]
     if not origins or any(o != "*" and not o.startswith(("http://", "https://")) for o in origins):
         raise ConfigError("realtime.allowed_origins must be * or a comma-separated list of http(s) origins")
+
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
+def _validate_recording(r: RecordingSection) -> None:
+    if r.max_track_bytes < 1024 or r.max_recording_bytes < r.max_track_bytes:
+        raise ConfigError("recording.max_track_bytes must be at least 1024 and max_recording_bytes at least that")
+    if not 1 <= r.max_tracks <= 10_000 or not 1 <= r.io_threads <= 64:
+        raise ConfigError("recording.max_tracks must be between 1 and 10000, recording.io_threads between 1 and 64")
+    if not 0 < r.fsync_interval_s <= 300 or r.fsync_bytes < 4096:
+        raise ConfigError("recording.fsync_interval_s must be in (0, 300] and recording.fsync_bytes at least 4096")
+    if (r.width == 0) != (r.height == 0) or not (r.width == 0 or (16 <= r.width <= 7680 and 16 <= r.height <= 4320)):
+        raise ConfigError("recording.width and height must both be 0 (the largest track's) or 16x16 to 7680x4320")
+    if not (16 <= r.max_width <= 7680 and 16 <= r.max_height <= 4320):
+        raise ConfigError("recording.max_width and max_height must be between 16x16 and 7680x4320")
+    if r.preset not in X264_PRESETS:
+        raise ConfigError(f"recording.preset must be one of {', '.join(X264_PRESETS)}, got {r.preset!r}")
+    if not 0 <= r.crf <= 51 or not 16_000 <= r.audio_bitrate <= 512_000 or not 0 <= r.encoder_threads <= 64:
+        raise ConfigError("recording.crf must be 0-51, audio_bitrate 16000-512000, encoder_threads 0-64")
+    if not 1 <= r.workers <= 64 or not 0 <= r.max_queued_jobs <= 10_000 or r.job_timeout_s <= 0:
+        raise ConfigError("recording.workers must be 1-64, max_queued_jobs 0-10000, job_timeout_s positive")
 
 
 def load(

@@ -1,8 +1,8 @@
 """The root of a running process: one nursery that starts every subsystem in order and stops them in reverse.
 
 Order of start: lock the data dir → the GeoIP database, if configured → storage (and the embedded database)
-→ the SFU's media UDP socket (``sfu.udp_port``) → the HTTP app on hypercorn (HTTP/1.1 and HTTP/2; HTTP/3
-over QUIC when TLS is configured). On SIGTERM or
+→ the SFU's media UDP socket (``sfu.udp_port``) → the recording server's compose jobs → the HTTP app on
+hypercorn (HTTP/1.1 and HTTP/2; HTTP/3 over QUIC when TLS is configured). On SIGTERM or
 SIGINT: hypercorn stops accepting, in-flight requests get ``server.shutdown_grace_s`` to finish, then storage
 closes and the process exits 0. A second signal skips the grace period.
 """
@@ -44,6 +44,8 @@ from altegon_rt.geo.locator import open_locator
 from altegon_rt.realtime.art import ArtSocket
 from altegon_rt.realtime.meet import MeetDeps, MeetSocket
 from altegon_rt.realtime.presence import Bans
+from altegon_rt.realtime.recording import RecordingSocket
+from altegon_rt.realtime.recording_jobs import ComposeJobs
 from altegon_rt.realtime.sfu import SfuSocket
 from altegon_rt.realtime.sfu_rooms import SfuRooms
 from altegon_rt.realtime.sockets import build_socket_servers
@@ -209,6 +211,7 @@ class Server:
         MeetSocket(sockets_by_path["/socket.io/"], meet_deps)
         ArtSocket(sockets_by_path["/erizocontroller/socket.io/"], services.store, bans)
         udp = await self._sfu(sockets_by_path["/sfu/socket.io/"])
+        recording = self._recording(sockets_by_path["/recording/socket.io/"], services)
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()
         async with trio.open_nursery() as front:
@@ -217,6 +220,7 @@ class Server:
             log.info("altegon-rt SFU media on udp %s:%d", host, port)
             for socket_server in sockets_by_path.values():
                 await front.start(socket_server.run)
+            await front.start(recording.run)  # compose jobs and the tracks' fsync timer
             front.start_soon(self._close_sockets_on_stop, list(sockets_by_path.values()))
 
             async def serve(task_status: trio.TaskStatus[list[str]]) -> None:
@@ -247,6 +251,13 @@ class Server:
                   screen_shares_per_room=self.config.sfu.screen_shares_per_room,
                   connect_timeout_s=self.config.sfu.connect_timeout_s)  # fmt: skip
         return udp
+
+    def _recording(self, socket_server: SocketServer, services: Services) -> RecordingSocket:
+        """The recording server socket: tracks under ``<data dir>/recordings``, composed by worker processes."""
+        assert services.blobs is not None, "built in run()"
+        cfg = self.config
+        jobs = ComposeJobs(cfg.recording, cfg.storage_quota, services.store, services.blobs, socket_server.emit)
+        return RecordingSocket(socket_server, services.store, jobs, cfg.recording, cfg.data_dir / "recordings")
 
     async def _close_sockets_on_stop(self, servers: list[SocketServer]) -> None:
         """On stop, end every Socket.IO session (clients get a close packet) so hypercorn's drain is quick."""

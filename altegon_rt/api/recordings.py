@@ -3,6 +3,8 @@
 The request dates these routes take (``startTime``, ``endTime``) are epoch milliseconds as a JSON number, as
 the documents' samples send them, or an ISO-8601 string; both become UTC datetimes (see ``schema.DateField``).
 A user records only in rooms they own, and stops and lists only their own recordings; admins do all of it.
+The recording server socket (``realtime/recording.py``) sets ``status`` while it composes a recording's
+tracks (``processing``, then ``ready`` with ``fileName`` and ``fileSize``, or ``failed`` with ``error``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ STOP_RECORDING = Schema(
 
 PUBLIC_FIELDS = (
     "_id", "roomId", "recordingId", "hostName", "userName", "ownerId", "streamId", "videoType", "status",
-    "startTime", "endTime", "createdAt", "updatedAt",
+    "startTime", "endTime", "createdAt", "updatedAt", "fileName", "fileSize", "error",
 )  # fmt: skip
 
 RECORDING_EXAMPLE = {

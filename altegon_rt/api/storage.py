@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -39,6 +39,7 @@ from altegon_rt.errors import (
 from altegon_rt.files.blobstore import BlobMissing, BlobPlace, BlobStore, BlobStores
 from altegon_rt.files.disk import TooLarge
 from altegon_rt.files.names import sanitise
+from altegon_rt.files.quota import storage_limit, user_lock
 from altegon_rt.files.signing import BadSignature, UrlSigner
 from altegon_rt.store.blobs import BlobNameTaken
 
@@ -63,20 +64,6 @@ STORAGE_LIMIT = Schema(
            description="New storage limit in bytes (newLimit is accepted too)", example=10737418240),),
 )  # fmt: skip
 
-_locks: dict[str, trio.Lock] = {}
-
-
-@asynccontextmanager
-async def _user_lock(user_id: str) -> AsyncIterator[None]:
-    """One upload per user at a time in this process (one process per data dir), so quotas are exact."""
-    lock = _locks.setdefault(user_id, trio.Lock())
-    try:
-        async with lock:
-            yield
-    finally:
-        if not lock.locked() and lock.statistics().tasks_waiting == 0:
-            _locks.pop(user_id, None)
-
 
 def _gb(n: int) -> str:
     return f"{n / GB:.2f}"
@@ -93,8 +80,7 @@ def blob_url(doc: dict[str, Any]) -> str:
 
 
 async def _limit(s: Services, user_id: str) -> int:
-    limit = await s.store.storage_limits.get(user_id)
-    return s.config.storage_quota.default_limit_bytes if limit is None else limit
+    return await storage_limit(s.store, s.config.storage_quota, user_id)
 
 
 def _warnings(usage: int, limit: int) -> list[dict[str, str]]:
@@ -211,7 +197,7 @@ async def upload_to_blob(call: Call) -> Reply:
     user_id, _, _ = await _recording(call)
     boundary = boundary_of(request.headers.get("content-type"))
     s = call.services
-    async with _user_lock(user_id):
+    async with user_lock(user_id):
         usage, _ = await s.store.blobs.usage(user_id)
         remaining = await _limit(s, user_id) - usage
         declared = request.content_length

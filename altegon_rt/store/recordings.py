@@ -1,7 +1,9 @@
 """Recordings: who recorded which stream in which room, when it started and stopped, and its status.
 
 Owns the ``recordings`` collection. A recording is running while its ``endTime`` is null; stopping sets it
-once, atomically, so two stops of one recording cannot both succeed.
+once, atomically, so two stops of one recording cannot both succeed. The recording server socket composes
+a recording's tracks into one MP4 and marks its status (``processing``, ``ready`` with ``fileName`` and
+``fileSize``, or ``failed`` with ``error``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from altegon_rt.store.base import Repository, now, shape
 
 MAX_LIST = 1000
 STOPPED = "stopped"
+COMPOSING = ("processing", "ready", "failed")  # statuses the recording server sets
 
 
 class RecordingIdTaken(Exception):
@@ -42,15 +45,33 @@ class RecordingRepository(Repository):
         return shape(await self._store.call(lambda: self._coll().find_one({"recordingId": recording_id})))
 
     async def stop(self, recording_id: str, end_time: dt.datetime) -> dict[str, Any] | None:
-        """Set the end time of a running recording; the stopped recording, or None if it was not running."""
-        change = {"$set": {"endTime": end_time, "status": STOPPED, "updatedAt": now()}}
+        """Set the end time of a running recording; the stopped recording, or None if it was not running.
+
+        Its status becomes ``stopped``, unless the recording server has composed it (or is composing it) already:
+        a late stop must not hide that its MP4 is ready.
+        """
+        stamp = now()
 
         def _stop() -> dict[str, Any] | None:
-            return self._coll().find_one_and_update(
-                {"recordingId": recording_id, "endTime": None}, change, return_document=ReturnDocument.AFTER
+            coll, after = self._coll(), ReturnDocument.AFTER
+            running = {"recordingId": recording_id, "endTime": None}
+            stopped = coll.find_one_and_update(
+                {**running, "status": {"$nin": list(COMPOSING)}},
+                {"$set": {"endTime": end_time, "status": STOPPED, "updatedAt": stamp}},
+                return_document=after,
             )
+            if stopped is None:
+                change = {"$set": {"endTime": end_time, "updatedAt": stamp}}
+                stopped = coll.find_one_and_update(running, change, return_document=after)
+            return stopped
 
         return shape(await self._store.call(_stop))
+
+    async def set_status(self, recording_id: str, status: str, **fields: Any) -> None:
+        """Set the status (and fields such as ``fileName``) of a recording, e.g. while the recording server composes
+        it: ``processing``, then ``ready`` or ``failed``."""
+        change = {"$set": {**fields, "status": status, "updatedAt": now()}}
+        await self._store.call(lambda: self._coll().update_one({"recordingId": recording_id}, change))
 
     async def list_for(self, owner_id: str | None) -> list[dict[str, Any]]:
         """An owner's recordings (everyone's for None), newest first, at most :data:`MAX_LIST`."""
