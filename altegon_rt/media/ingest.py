@@ -9,19 +9,23 @@ of the file. A restarted worker reads the same file from byte 0: the WebM header
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 
 class GrowingFile:
     """A file-like ``read(n)`` for PyAV over a file that another process appends to."""
 
-    def __init__(self, path: Path, *, idle_timeout_s: float = 3600.0) -> None:
+    def __init__(
+        self, path: Path, *, idle_timeout_s: float = 3600.0, on_wait: Callable[[], None] | None = None
+    ) -> None:
         self._file = path.open("rb")
         self._changed = threading.Condition()
         self._available = 0
         self._position = 0
         self._finished = False
         self._idle_timeout_s = idle_timeout_s
+        self.on_wait = on_wait  # called (in the reading thread) when every byte so far has been read
 
     def grow(self, length: int) -> None:
         """The file holds at least ``length`` bytes now."""
@@ -40,6 +44,8 @@ class GrowingFile:
         return self._position
 
     def read(self, size: int = -1) -> bytes:
+        if self.on_wait is not None and self._available <= self._position and not self._finished:
+            self.on_wait()
         with self._changed:
             waited = self._changed.wait_for(lambda: self._available > self._position or self._finished,
                                             timeout=self._idle_timeout_s)  # fmt: skip

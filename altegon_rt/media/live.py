@@ -240,6 +240,10 @@ class LiveStreams:
             uri = f"{playlist.next_msn}.m4s"
             await trio.to_thread.run_sync(_concatenate, stream.directory, names, uri)
             playlist.add_segment(uri, sum(p.duration for p in playlist.open.parts))
+            stream.files.add(uri)
+            removed = playlist.take_removed()
+            stream.files.difference_update(removed)
+            await trio.to_thread.run_sync(_remove, stream.directory, removed)
         stream.restarts += 1
         stream.generation += 1
         playlist.discontinuity()

@@ -18,6 +18,7 @@ source from byte 0 and drops what was already published (``resume_after_s``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import threading
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import av.error
+import av.logging
 
 from altegon_rt.media.fmp4 import Sample
 from altegon_rt.media.ingest import GrowingFile
@@ -75,9 +77,19 @@ class StreamWorker:
         self.settings = settings
         self.events = events
         self.errors = 0
+        self._logged_errors = 0
+
+    def check_demuxer(self) -> None:
+        """Before waiting for more bytes: did FFmpeg find the bytes so far damaged? (It skips damaged parts
+        and looks for the next cluster, which could otherwise go unnoticed until the sender timeout.)"""
+        count, last = av.logging.get_last_error() or (0, None)
+        if count > self._logged_errors and last is not None:
+            self._logged_errors = count
+            self._decode_error(ValueError(f"damaged WebM data: {str(last[2]).strip()}"))
 
     def run(self, source: GrowingFile) -> int:
         s = self.settings
+        source.on_wait = self.check_demuxer
         try:
             transcoder = Transcoder(open_input(source), TranscodeSettings(
                 target_s=s["target_s"], x264_preset=s["x264_preset"], resume_after_s=s["resume_after_s"]))  # fmt: skip
@@ -141,6 +153,10 @@ class StreamWorker:
 
 def main(argv: list[str]) -> int:
     settings = json.loads(argv[1])
+    # FFmpeg's errors are counted (check_demuxer) and reported as events, not printed to the server's log.
+    logging.getLogger("libav").addHandler(logging.NullHandler())
+    logging.getLogger("libav").propagate = False
+    av.logging.set_level(av.logging.ERROR)
     events = Events(sys.stdout)
     source = GrowingFile(Path(settings["source"]), idle_timeout_s=settings.get("idle_timeout_s", 3600.0))
     threading.Thread(target=read_commands, args=(sys.stdin, source), daemon=True).start()

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import trio
 
+import altegon_rt
+
 log = logging.getLogger(__name__)
 
 MAX_EVENT_LINE = 64 * 1024
+PACKAGE_ROOT = Path(altegon_rt.__file__).resolve().parents[1]
 FATAL_EXIT = 3  # the worker's exit status when the stream itself cannot be processed (not restarted)
 
 
@@ -32,9 +37,12 @@ class WorkerProcess:
 
     @classmethod
     async def start(cls, settings: dict[str, Any]) -> WorkerProcess:
+        # The worker imports the same altegon_rt as this process, wherever the working directory is.
+        path = [str(PACKAGE_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "altegon_rt.media.worker", json.dumps(settings)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
         )  # fmt: skip
         return cls(process)
 
