@@ -228,6 +228,26 @@ class RecordingSection:
 
 
 @dataclass(frozen=True, slots=True)
+class HlsSection:
+    """Live streaming to HLS (``/stream/socket.io/`` in, ``/hls/{streamId}/`` out): segment timing, worker
+    processes, disk bounds and retention."""
+
+    target_duration_s: float = 2.0
+    part_duration_s: float = 0.5
+    window_segments: int = 6
+    x264_preset: str = "veryfast"
+    max_streams: int = 4
+    max_restarts: int = 3
+    max_stream_bytes: int = 2 * 1024**3
+    sender_timeout_s: float = 30.0
+    ended_retention_s: float = 600.0
+    reload_timeout_s: float = 6.0
+
+
+HLS_X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Every setting of one process."""
 
@@ -245,6 +265,7 @@ class Config:
     sfu: SfuSection = field(default_factory=SfuSection)
     realtime: RealtimeSection = field(default_factory=RealtimeSection)
     recording: RecordingSection = field(default_factory=RecordingSection)
+    hls: HlsSection = field(default_factory=HlsSection)
 
     @property
     def data_dir(self) -> Path:
@@ -477,6 +498,7 @@ def validate(config: Config) -> Config:
     _validate_recording(config.recording)
     if config.sfu.screen_shares_per_room < 1 or not 0 < config.sfu.connect_timeout_s <= 600:
         raise ConfigError("sfu.screen_shares_per_room must be at least 1 and sfu.connect_timeout_s in (0, 600]")
+    _validate_hls(config.hls)
     if config.geo.database and not os.path.isfile(config.geo.database):
         raise ConfigError(f"geo.database: no such file {config.geo.database}")
     if config.sfu.announced_ip:
@@ -521,6 +543,24 @@ def _validate_recording(r: RecordingSection) -> None:
         raise ConfigError("recording.crf must be 0-51, audio_bitrate 16000-512000, encoder_threads 0-64")
     if not 1 <= r.workers <= 64 or not 0 <= r.max_queued_jobs <= 10_000 or r.job_timeout_s <= 0:
         raise ConfigError("recording.workers must be 1-64, max_queued_jobs 0-10000, job_timeout_s positive")
+
+
+def _validate_hls(h: HlsSection) -> None:
+    if not 1 <= h.target_duration_s <= 10:
+        raise ConfigError("hls.target_duration_s must be between 1 and 10 seconds")
+    if not 0.1 <= h.part_duration_s <= h.target_duration_s / 2:
+        raise ConfigError("hls.part_duration_s must be between 0.1 s and half of hls.target_duration_s")
+    if not 2 <= h.window_segments <= 100:
+        raise ConfigError("hls.window_segments must be between 2 and 100")
+    if h.x264_preset not in HLS_X264_PRESETS:
+        raise ConfigError(f"hls.x264_preset must be one of {', '.join(HLS_X264_PRESETS)}, got {h.x264_preset!r}")
+    if not 0 <= h.max_streams <= 1000 or not 0 <= h.max_restarts <= 100:
+        raise ConfigError("hls.max_streams must be 0-1000 and hls.max_restarts 0-100")
+    if h.max_stream_bytes < 1024**2:
+        raise ConfigError("hls.max_stream_bytes must be at least 1 MiB")
+    if h.sender_timeout_s <= 0 or h.ended_retention_s < 0 or not 0 < h.reload_timeout_s <= 60:
+        raise ConfigError("hls.sender_timeout_s must be positive, hls.ended_retention_s not negative, "
+                          "hls.reload_timeout_s 0-60 s")  # fmt: skip
 
 
 def load(

@@ -1,8 +1,9 @@
 """The root of a running process: one nursery that starts every subsystem in order and stops them in reverse.
 
 Order of start: lock the data dir → the GeoIP database, if configured → storage (and the embedded database)
-→ the SFU's media UDP socket (``sfu.udp_port``) → the recording server's compose jobs → the HTTP app on
-hypercorn (HTTP/1.1 and HTTP/2; HTTP/3 over QUIC when TLS is configured). On SIGTERM or
+→ the SFU's media UDP socket (``sfu.udp_port``) → live streaming's workers (``media/live.py``) → the recording
+server's compose jobs → the HTTP app on hypercorn (HTTP/1.1 and HTTP/2; HTTP/3 over QUIC when TLS is
+configured). On SIGTERM or
 SIGINT: hypercorn stops accepting, in-flight requests get ``server.shutdown_grace_s`` to finish, then storage
 closes and the process exits 0. A second signal skips the grace period.
 """
@@ -41,6 +42,7 @@ from altegon_rt.files.blobstore import BlobStores
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import SAS_SECRET_FILE, UrlSigner
 from altegon_rt.geo.locator import open_locator
+from altegon_rt.media.live import LiveStreams
 from altegon_rt.realtime.art import ArtSocket
 from altegon_rt.realtime.meet import MeetDeps, MeetSocket
 from altegon_rt.realtime.presence import Bans
@@ -49,6 +51,7 @@ from altegon_rt.realtime.recording_jobs import ComposeJobs
 from altegon_rt.realtime.sfu import SfuSocket
 from altegon_rt.realtime.sfu_rooms import SfuRooms
 from altegon_rt.realtime.sockets import build_socket_servers
+from altegon_rt.realtime.stream import StreamSocket
 from altegon_rt.rtc.dtls import generate_certificate
 from altegon_rt.sfu.udp import UdpServer
 from altegon_rt.sio import fast_send
@@ -212,12 +215,15 @@ class Server:
         ArtSocket(sockets_by_path["/erizocontroller/socket.io/"], services.store, bans)
         udp = await self._sfu(sockets_by_path["/sfu/socket.io/"])
         recording = self._recording(sockets_by_path["/recording/socket.io/"], services)
+        live = services.live = LiveStreams(self.config.hls, self.config.data_dir / "hls")
+        StreamSocket(sockets_by_path["/stream/socket.io/"], live)
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()
         async with trio.open_nursery() as front:
             # The SFU's media socket, cancelled with the front nursery once hypercorn has returned.
             host, port = await front.start(udp.run)
             log.info("altegon-rt SFU media on udp %s:%d", host, port)
+            await front.start(live.run)  # live streams' workers, ended with the front nursery
             for socket_server in sockets_by_path.values():
                 await front.start(socket_server.run)
             await front.start(recording.run)  # compose jobs and the tracks' fsync timer

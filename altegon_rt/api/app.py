@@ -19,6 +19,7 @@ from altegon_rt.api import (
     admin,
     files,
     health,
+    hls,
     meetings,
     not_built,
     openapi,
@@ -50,6 +51,7 @@ ROUTES: tuple[Route, ...] = (
     *reporting.ROUTES,
     *summaries.ROUTES,
     *speech.ROUTES,
+    *hls.ROUTES,
     *admin.ROUTES,
     *not_built.ROUTES,
 )

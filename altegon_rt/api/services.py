@@ -27,6 +27,7 @@ from altegon_rt.files.blobstore import BlobStores
 from altegon_rt.files.disk import FileDisk
 from altegon_rt.files.signing import UrlSigner
 from altegon_rt.geo.locator import GeoLocator
+from altegon_rt.media.live import LiveStreams
 from altegon_rt.store import Store
 
 log = logging.getLogger("altegon_rt.audit")
@@ -105,6 +106,8 @@ class Services:
     signer: UrlSigner | None = None
     # Client address → location for recorded sessions ([geo]); without a database every answer is "Unknown".
     geo: GeoLocator = field(default_factory=GeoLocator)
+    # Live streams to HLS (the HLS socket writes, the /hls/ routes read); set by the Server.
+    live: LiveStreams | None = None
     # Filled by create_app from the route declarations.
     openapi: dict[str, Any] = field(default_factory=dict)
     docs_html: str = ""

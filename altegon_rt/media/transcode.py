@@ -1,0 +1,228 @@
+"""WebM in, H.264 + AAC samples out, on PyAV (FFmpeg's libraries in its wheel).
+
+:class:`Transcoder` opens a live Matroska/WebM byte stream (read from byte 0, see ``ingest.py``), and turns
+each demuxed packet into :class:`~altegon_rt.media.fmp4.Sample` s for the segmenter:
+
+- video: H.264 is passed through untouched; VP8 and VP9 are decoded (one thread: frame threading holds
+  frames back until the next chunk) and encoded with libx264 (``tune=zerolatency``, no B-frames, one
+  thread), a keyframe forced on every ``target_s`` of the timeline and frames scaled to the first size.
+- audio: Opus is decoded, resampled to 48 kHz stereo in 1024-sample frames and encoded as AAC-LC.
+
+The initialization section is written by FFmpeg's mp4 muxer from the same codec contexts, so its codec
+configuration (``avcC``, ``esds``) and timescales are FFmpeg's own.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import av
+import av.error
+
+from altegon_rt.media.fmp4 import Sample, init_section
+
+PROBE_OPTIONS = {"probesize": "32", "analyzeduration": "0"}  # answer after the first chunk (media.md)
+VIDEO_DECODERS = {"vp8", "vp9", "h264"}
+AUDIO_DECODERS = {"opus", "aac", "vorbis"}
+
+
+class MediaError(Exception):
+    """The stream cannot be processed; ``code`` is what the sender is told."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    kind: str  # "video" or "audio"
+    sample: Sample
+
+
+@dataclass(frozen=True, slots=True)
+class TranscodeSettings:
+    target_s: float = 2.0
+    x264_preset: str = "veryfast"
+    video_bitrate: int = 0  # 0: constant quality (crf 23)
+    audio_bitrate: int = 128_000
+    resume_after_s: float = -1.0  # drop output before this media time (a restarted worker)
+
+
+def open_input(reader: Any) -> Any:
+    try:
+        return av.open(reader, mode="r", format="matroska", options=PROBE_OPTIONS)
+    except (av.error.FFmpegError, ValueError, EOFError) as exc:
+        raise MediaError("invalid_media", f"not a WebM stream: {exc}") from None
+
+
+class Transcoder:
+    """One live stream from its input container to samples; see the module docstring."""
+
+    def __init__(self, container: Any, settings: TranscodeSettings) -> None:
+        self.input = container
+        self.settings = settings
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if video is not None and video.codec_context.name not in VIDEO_DECODERS:
+            raise MediaError("unsupported_codec", f"video codec {video.codec_context.name} is not VP8, VP9 or H.264")
+        if audio is not None and audio.codec_context.name not in AUDIO_DECODERS:
+            raise MediaError("unsupported_codec", f"audio codec {audio.codec_context.name} is not Opus")
+        if video is None and audio is None:
+            raise MediaError("invalid_media", "the stream has neither video nor audio")
+        self.video_in, self.audio_in = video, audio
+        self.passthrough = video is not None and video.codec_context.name == "h264"
+        self._buffer = io.BytesIO()
+        self._muxer = av.open(self._buffer, "w", format="mp4",
+                              options={"movflags": "empty_moov+default_base_moof+frag_custom"})  # fmt: skip
+        self.video_out = self.audio_out = None
+        self._encoder: Any = None
+        self._size: tuple[int, int] | None = None
+        self._next_key_s: float | None = None
+        self._resampler: Any = None
+        if video is not None:
+            self._open_video(video)
+        if audio is not None:
+            self._open_audio(audio)
+        self._muxer.start_encoding()
+        self.video_track = (self.video_out.index + 1, self.video_out.time_base.denominator) if self.video_out else None
+        self.audio_track = (self.audio_out.index + 1, self.audio_out.time_base.denominator) if self.audio_out else None
+
+    # -- setup --------------------------------------------------------------------------------------------------
+    def _open_video(self, video: Any) -> None:
+        ctx = video.codec_context
+        ctx.thread_count = 1
+        if self.passthrough:
+            if not ctx.extradata:
+                raise MediaError("unsupported_codec", "H.264 without codec configuration (avcC) in the WebM header")
+            self.video_out = self._muxer.add_stream_from_template(video)
+            return
+        width, height = ctx.width or 0, ctx.height or 0
+        if width <= 0 or height <= 0:
+            raise MediaError("invalid_media", "the video track has no size")
+        self._size = (width - width % 2, height - height % 2)
+        out = self._muxer.add_stream("libx264", rate=30)
+        enc = out.codec_context
+        enc.width, enc.height = self._size
+        enc.pix_fmt = "yuv420p"
+        enc.time_base = Fraction(1, 1000)
+        enc.gop_size = 10_000  # keyframes come from the segment grid, not the encoder
+        enc.max_b_frames = 0
+        enc.thread_count = 1
+        options = {"preset": self.settings.x264_preset, "tune": "zerolatency", "scenecut": "0"}
+        if self.settings.video_bitrate:
+            enc.bit_rate = self.settings.video_bitrate
+        else:
+            options["crf"] = "23"
+        enc.options = options
+        enc.open()
+        self._encoder = enc
+        self.video_out = out
+
+    def _open_audio(self, audio: Any) -> None:
+        audio.codec_context.thread_count = 1
+        out = self._muxer.add_stream("aac", rate=48000)
+        out.layout = "stereo"
+        out.codec_context.bit_rate = self.settings.audio_bitrate
+        out.codec_context.open()
+        self._resampler = av.AudioResampler(format="fltp", layout="stereo", rate=48000,
+                                            frame_size=out.codec_context.frame_size or 1024)  # fmt: skip
+        self.audio_out = out
+
+    def init_section(self) -> bytes:
+        """``ftyp`` + ``moov`` for ``EXT-X-MAP``."""
+        self._muxer.close()
+        return init_section(self._buffer.getvalue())
+
+    # -- packets ------------------------------------------------------------------------------------------------
+    def packets(self) -> Iterator[Any]:
+        """The input's packets (``None`` dts: end-of-stream markers are skipped)."""
+        streams = [s for s in (self.video_in, self.audio_in) if s is not None]
+        for packet in self.input.demux(streams):
+            if packet.dts is not None or packet.pts is not None:
+                yield packet
+
+    def process(self, packet: Any) -> list[Encoded]:
+        """One input packet's output samples; a packet that does not decode raises ``av.error.FFmpegError``."""
+        if packet.stream is self.video_in:
+            if self.passthrough:
+                return self._pass_video(packet)
+            return [s for frame in packet.decode() for s in self._encode_video(frame)]
+        return [s for frame in packet.decode() for s in self._encode_audio(frame)]
+
+    def finish(self) -> list[Encoded]:
+        """Flush the decoders and encoders at the end of the stream."""
+        out: list[Encoded] = []
+        if self._encoder is not None:
+            assert self.video_in is not None
+            for frame in self.video_in.codec_context.decode(None):
+                out += self._encode_video(frame)
+            out += self._video_samples(self._encoder.encode(None))
+        if self.audio_out is not None:
+            assert self.audio_in is not None
+            for frame in self.audio_in.codec_context.decode(None):
+                out += self._encode_audio(frame)
+            for frame in self._resampler.resample(None):
+                out += self._audio_samples(self.audio_out.codec_context.encode(frame))
+            out += self._audio_samples(self.audio_out.codec_context.encode(None))
+        return out
+
+    def _pass_video(self, packet: Any) -> list[Encoded]:
+        scale = packet.time_base / self.video_out.time_base
+        dts = packet.dts if packet.dts is not None else packet.pts
+        pts = packet.pts if packet.pts is not None else dts
+        if dts * packet.time_base < self.settings.resume_after_s:
+            return []
+        sample = Sample(bytes(packet), round(dts * scale), round(pts * scale), round((packet.duration or 0) * scale),
+                        bool(packet.is_keyframe))  # fmt: skip
+        return [Encoded("video", sample)]
+
+    def _encode_video(self, frame: Any) -> list[Encoded]:
+        if frame.pts is None:
+            return []
+        t = float(frame.pts * frame.time_base)
+        if t < self.settings.resume_after_s:
+            return []
+        assert self._size is not None
+        out = frame.reformat(width=self._size[0], height=self._size[1], format="yuv420p")
+        out.pts = round(t * 1000)
+        out.time_base = Fraction(1, 1000)
+        if self._next_key_s is None or t >= self._next_key_s - 0.0005:
+            out.pict_type = av.video.frame.PictureType.I
+            start = t if self._next_key_s is None else self._next_key_s
+            self._next_key_s = start + self.settings.target_s
+            while self._next_key_s <= t:
+                self._next_key_s += self.settings.target_s
+        else:
+            out.pict_type = av.video.frame.PictureType.NONE
+        return self._video_samples(self._encoder.encode(out))
+
+    def _video_samples(self, packets: list[Any]) -> list[Encoded]:
+        scale = Fraction(1, 1000) / self.video_out.time_base
+        return [Encoded("video", Sample(bytes(p), round(p.dts * scale), round(p.pts * scale),
+                                        round((p.duration or 0) * scale), bool(p.is_keyframe)))
+                for p in packets if p.dts is not None]  # fmt: skip
+
+    def _encode_audio(self, frame: Any) -> list[Encoded]:
+        if frame.pts is None or float(frame.pts * frame.time_base) < self.settings.resume_after_s:
+            return []
+        out: list[Encoded] = []
+        for resampled in self._resampler.resample(frame):
+            out += self._audio_samples(self.audio_out.codec_context.encode(resampled))
+        return out
+
+    def _audio_samples(self, packets: list[Any]) -> list[Encoded]:
+        tb = self.audio_out.time_base
+        out = []
+        for p in packets:
+            if p.dts is None or p.dts < 0:
+                continue  # AAC's priming frame: before the timeline, and dropped by decoders anyway
+            scale = p.time_base / tb if p.time_base else Fraction(1)
+            out.append(Encoded("audio", Sample(bytes(p), round(p.dts * scale), round(p.pts * scale),
+                                               round((p.duration or 1024) * scale), True)))  # fmt: skip
+        return out

@@ -1,0 +1,208 @@
+"""The media pipeline without the server: fMP4 fragments, the segmenter's cuts, and the worker run in-process
+over WebM made by PyAV (VP8/Opus, VP9/Opus, H.264/Opus), its output probed by PyAV."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from altegon_rt.media.fmp4 import Sample, TrackRun, boxes, fragment
+from altegon_rt.media.ingest import GrowingFile
+from altegon_rt.media.playlist import MediaPlaylist
+from altegon_rt.media.segmenter import PartReady, Segmenter, SegmentReady
+from altegon_rt.media.worker import Events, StreamWorker
+from altegon_rt.media.workers import FATAL_EXIT
+from tests.media.hls_rules import check
+from tests.media.webm import chunks, make_webm
+
+SETTINGS = {"target_s": 2.0, "max_segment_s": 2.49, "part_s": 0.5, "x264_preset": "ultrafast",
+            "first_msn": 0, "generation": 0, "resume_after_s": -1.0}  # fmt: skip
+
+
+# -- fMP4 -------------------------------------------------------------------------------------------------------
+def test_fragment_layout_points_each_run_at_its_bytes() -> None:
+    video = [Sample(b"V" * 10, 0, 0, 512, True), Sample(b"v" * 7, 512, 1024, 512, False)]
+    audio = [Sample(b"A" * 5, 0, 0, 1024, True)]
+    data = fragment(9, [TrackRun(1, video), TrackRun(2, audio), TrackRun(3, [])])
+    (moof_kind, moof), (mdat_kind, mdat) = list(boxes(data))
+    assert (moof_kind, mdat_kind) == (b"moof", b"mdat") and len(moof) + len(mdat) == len(data)
+    assert mdat[8:] == b"V" * 10 + b"v" * 7 + b"A" * 5
+    assert struct.unpack_from(">I", moof, 20)[0] == 9  # mfhd sequence number
+    offsets = [struct.unpack_from(">i", moof, i + 16)[0] for i in range(len(moof)) if moof[i + 4 : i + 8] == b"trun"]
+    assert [data[o : o + 1] for o in offsets] == [b"V", b"A"]  # the empty run is left out
+    assert b"\x00\x00\x02\x00" in moof  # the composition offset 512 of the second video sample
+    with pytest.raises(ValueError, match="at least one sample"):
+        fragment(1, [TrackRun(1, [])])
+
+
+def test_boxes_stop_at_a_truncated_box() -> None:
+    data = fragment(1, [TrackRun(1, [Sample(b"x" * 100, 0, 0, 1, True)])])
+    assert [k for k, _ in boxes(data[:-1])] == [b"moof"]
+    assert list(boxes(b"\x00\x00\x00\x04abcd")) == []
+
+
+# -- segmenter --------------------------------------------------------------------------------------------------
+def _feed(segmenter: Segmenter, frames: int, fps: int, gop: int, *, audio: bool = True) -> list[Any]:
+    out: list[Any] = []
+    audio_next = 0
+    for i in range(frames):
+        t = i * 1000 // fps
+        while audio and audio_next * 1024 * 1000 // 48000 <= t + 300:  # audio runs 300 ms ahead, as Chrome's does
+            out += segmenter.push_audio(Sample(b"a", audio_next * 1024, audio_next * 1024, 1024, True))
+            audio_next += 1
+        out += segmenter.push_video(Sample(b"v", t, t, 0, i % gop == 0))
+    return out + segmenter.flush()
+
+
+def test_segments_cut_on_keyframes_at_the_target_and_parts_at_most_the_part_target() -> None:
+    segmenter = Segmenter(video=(1, 1000), audio=(2, 48000), target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    out = _feed(segmenter, 30 * 7, 30, 60)
+    segments = [o for o in out if isinstance(o, SegmentReady)]
+    assert [round(s.duration_s, 2) for s in segments] == [2.0, 2.0, 2.0, 1.0]
+    parts = [o for o in out if isinstance(o, PartReady)]
+    assert all(p.duration_s <= 0.5 for p in parts)
+    assert [p.independent for p in parts if p.index == 0] == [True] * 4
+    playlist = MediaPlaylist(target_duration=2, window=10, part_target=0.5, map_uri="init0.mp4")
+    for o in out:
+        if isinstance(o, PartReady):
+            playlist.add_part(f"{o.msn}.{o.index}.m4s", o.duration_s, independent=o.independent)
+        else:
+            playlist.add_segment(f"{o.msn}.m4s", o.duration_s)
+    playlist.end()
+    check(playlist.render())
+
+
+def test_sparse_source_keyframes_never_make_a_segment_longer_than_allowed() -> None:
+    """H.264 passed through with a keyframe every 5 s: cut without one rather than break TARGETDURATION."""
+    segmenter = Segmenter(video=(1, 1000), audio=None, target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    out = _feed(segmenter, 30 * 12, 30, 150, audio=False)
+    segments = [o for o in out if isinstance(o, SegmentReady)]
+    assert segments and all(s.duration_s < 2.5 for s in segments)
+    first_parts = [o for o in out if isinstance(o, PartReady) and o.index == 0]
+    # Keyframes at 0, 5 and 10 s; cuts at 0, ~2.47, ~4.93 (forced, just before the keyframe) and 5.0.
+    assert [p.independent for p in first_parts][:4] == [True, False, False, True]
+    assert all(p.independent == (round(p.start_s, 3) % 5 == 0) for p in first_parts)
+
+
+def test_audio_only_stream_is_cut_on_audio_time() -> None:
+    segmenter = Segmenter(video=None, audio=(1, 48000), target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    out: list[Any] = []
+    for n in range(47 * 5):
+        out += segmenter.push_audio(Sample(b"a", n * 1024, n * 1024, 1024, True))
+    out += segmenter.flush()
+    durations = [o.duration_s for o in out if isinstance(o, SegmentReady)]
+    assert len(durations) == 3 and all(1.9 < d <= 2.01 for d in durations[:2])
+
+
+# -- the worker, in-process -------------------------------------------------------------------------------------
+def run_worker(tmp: Path, webm: bytes, pieces: int = 8, **overrides: Any) -> tuple[int, list[dict[str, Any]]]:
+    """Feed ``webm`` in ``pieces`` from another thread, as the server does; the exit status and the events."""
+    source = tmp / "source.webm"
+    source.write_bytes(b"")
+    reader = GrowingFile(source)
+
+    def feed() -> None:
+        with source.open("ab") as fh:
+            for piece in chunks(webm, pieces):
+                fh.write(piece)
+                fh.flush()
+                reader.grow(fh.tell())
+        reader.finish()
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    out = io.StringIO()
+    try:
+        status = StreamWorker({**SETTINGS, "dir": str(tmp), **overrides}, Events(out)).run(reader)
+    finally:
+        feeder.join()
+        reader.close()
+    return status, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def probe_segment(init: bytes, data: bytes) -> dict[str, Any]:
+    with av.open(io.BytesIO(init + data)) as container:  # packets must not outlive their container
+        codecs = sorted(s.codec_context.name for s in container.streams)
+        video, audio = [], []
+        for p in container.demux():
+            if p.dts is not None:
+                kind = p.stream.type
+                (video if kind == "video" else audio).append((p.pts * p.time_base, p.duration * p.time_base,
+                                                               bool(p.is_keyframe)))  # fmt: skip
+    (first, _, key_first), (last, last_duration, _) = video[0], video[-1]
+    return {"codecs": codecs, "key_first": key_first, "span": float(last + last_duration - first),
+            "audio": len(audio)}  # fmt: skip
+
+
+@pytest.mark.parametrize("codec", ["vp8", "vp9", "h264"])
+def test_worker_makes_ll_hls_from_webm(tmp_path: Path, codec: str) -> None:
+    status, events = run_worker(tmp_path, make_webm(codec, 7.0))
+    assert status == 0 and events[0] == {"type": "init", "uri": "init0.mp4", "passthrough": codec == "h264"}
+    assert events[-1] == {"type": "end"}
+    init = (tmp_path / "init0.mp4").read_bytes()
+    segments = [e for e in events if e["type"] == "segment"]
+    assert len(segments) == 4
+    playlist = MediaPlaylist(target_duration=2, window=10, part_target=0.5, map_uri="init0.mp4")
+    for event in events:
+        if event["type"] == "part":
+            playlist.add_part(event["uri"], event["duration"], independent=event["independent"])
+        elif event["type"] == "segment":
+            playlist.add_segment(event["uri"], event["duration"])
+            parts = b"".join((tmp_path / f"{event['msn']}.{i}.m4s").read_bytes() for i in range(8)
+                             if (tmp_path / f"{event['msn']}.{i}.m4s").exists())  # fmt: skip
+            data = (tmp_path / event["uri"]).read_bytes()
+            assert data == parts  # a segment is its parts
+            probe = probe_segment(init, data)
+            assert probe["codecs"] == ["aac", "h264"] and probe["key_first"], probe
+            assert probe["span"] <= 2.0 + 0.04 and probe["audio"] > 0, probe
+    playlist.end()
+    parsed = check(playlist.render())
+    assert sum(s.duration for s in parsed.segments) == pytest.approx(7.0, abs=0.1)
+
+
+def test_resumed_worker_skips_what_was_published(tmp_path: Path) -> None:
+    status, events = run_worker(tmp_path, make_webm("vp8", 5.0), resume_after_s=2.0, first_msn=7, generation=1)
+    assert status == 0 and events[0]["uri"] == "init1.mp4"
+    parts = [e for e in events if e["type"] == "part"]
+    assert parts[0]["msn"] == 7 and parts[0]["start"] >= 2.0 and parts[0]["independent"]
+
+
+def test_garbage_is_a_fatal_media_error(tmp_path: Path) -> None:
+    status, events = run_worker(tmp_path, b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 40)
+    assert status == FATAL_EXIT and events[-1]["type"] == "fatal" and events[-1]["code"] == "invalid_media"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_damaged_streams_end_in_events_never_in_an_exception(tmp_path: Path, data: st.DataObject) -> None:
+    webm = bytearray(make_webm("vp8", 2.0, audio=data.draw(st.booleans())))
+    pieces = chunks(bytes(webm), 6)
+    kind = data.draw(st.sampled_from(["truncate", "reorder", "random", "flip"]))
+    if kind == "truncate":
+        index = data.draw(st.integers(1, len(pieces) - 1))
+        pieces[index] = pieces[index][: data.draw(st.integers(0, len(pieces[index])))]
+    elif kind == "reorder":
+        i, j = data.draw(st.integers(1, len(pieces) - 1)), data.draw(st.integers(1, len(pieces) - 1))
+        pieces[i], pieces[j] = pieces[j], pieces[i]
+    elif kind == "random":
+        pieces.insert(data.draw(st.integers(1, len(pieces))), data.draw(st.binary(min_size=1, max_size=3000)))
+    else:
+        joined = bytearray(b"".join(pieces))
+        for _ in range(data.draw(st.integers(1, 20))):
+            joined[data.draw(st.integers(200, len(joined) - 1))] ^= data.draw(st.integers(1, 255))
+        pieces = [bytes(joined)]
+    directory = Path(tempfile.mkdtemp(dir=tmp_path))
+    status, events = run_worker(directory, b"".join(pieces))
+    assert status in (0, FATAL_EXIT)
+    assert events and events[-1]["type"] in ("end", "fatal")
+    assert all(e["type"] in ("init", "part", "segment", "error", "end", "fatal") for e in events)
