@@ -105,6 +105,8 @@ class Services:
     signer: UrlSigner | None = None
     # Client address → location for recorded sessions ([geo]); without a database every answer is "Unknown".
     geo: GeoLocator = field(default_factory=GeoLocator)
+    # The RealtimeKit surface (altegon_rt.rtk.RtkServices): token checks, participant tokens, webhooks.
+    rtk: Any = None
     # Filled by create_app from the route declarations.
     openapi: dict[str, Any] = field(default_factory=dict)
     docs_html: str = ""
