@@ -64,7 +64,9 @@ async def test_only_admins_manage_tokens(client: httpx.AsyncClient, admin_header
     bad = {"name": "x", "account_id": "has space"}
     body_err = assert_error(await client.post("/admin/api-tokens", json=bad, headers=admin_headers), 400)
     assert "account_id" in str(body_err["error"]["message"])
-    assert_error(await client.post("/admin/api-tokens", json={"name": "x"}, headers=admin_headers), 400, "missing_field")
+    assert_error(
+        await client.post("/admin/api-tokens", json={"name": "x"}, headers=admin_headers), 400, "missing_field"
+    )
     assert_error(await client.delete("/admin/api-tokens/not-a-uuid", headers=admin_headers), 400)
 
 
