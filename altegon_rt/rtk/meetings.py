@@ -8,6 +8,7 @@ it leaves out. An INACTIVE meeting refuses joins (:mod:`altegon_rt.rtk.participa
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from altegon_rt.api.routing import Call, Reply
@@ -110,7 +111,10 @@ async def rtk_list_meetings(call: Call) -> Reply:
         match.update(title_search(call.query["search"]))
     since, until = call.query.get("start_time"), call.query.get("end_time")
     if since or until:
-        match["created_at"] = {**({"$gte": since} if since else {}), **({"$lte": until} if until else {})}
+        # Stored times have millisecond precision, so ">= t" is "> t - 1 ms" (and "<= t" is "< t + 1 ms"). The
+        # strict forms are used because the embedded database answers $gte/$lte on an equal date as false.
+        ms = dt.timedelta(milliseconds=1)
+        match["created_at"] = {**({"$gt": since - ms} if since else {}), **({"$lt": until + ms} if until else {})}
     _, per_page, skip = page_window(call)
     docs, total = await call.services.store.rtk_meetings.page(app_id, match, skip, per_page)
     return paged([readable_meeting(d) for d in docs], skip, total)

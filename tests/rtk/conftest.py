@@ -44,10 +44,22 @@ class Account:
 def rtk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     data_dir = tmp_path_factory.mktemp("rtk-server")
     made = subprocess.run(
-        [sys.executable, "-m", "altegon_rt", "create-admin", "--email", ADMIN_EMAIL, "--password-stdin",
-         "--data-dir", str(data_dir)],
-        input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "altegon_rt",
+            "create-admin",
+            "--email",
+            ADMIN_EMAIL,
+            "--password-stdin",
+            "--data-dir",
+            str(data_dir),
+        ],
+        input=ADMIN_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     proc = ServerProcess(data_dir, env=RTK_ENV)
     yield proc
