@@ -248,6 +248,19 @@ HLS_X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "med
 
 
 @dataclass(frozen=True, slots=True)
+class RtkSection:
+    """RealtimeKit: participant token lifetime; webhook timeouts, retries, queue, concurrency and log size."""
+
+    participant_token_lifetime_s: int = 86400
+    webhook_timeout_s: float = 10.0
+    webhook_max_attempts: int = 5
+    webhook_backoff_s: float = 2.0
+    webhook_queue_size: int = 1000
+    webhook_concurrency: int = 8
+    webhook_log_size: int = 200
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Every setting of one process."""
 
@@ -266,6 +279,7 @@ class Config:
     realtime: RealtimeSection = field(default_factory=RealtimeSection)
     recording: RecordingSection = field(default_factory=RecordingSection)
     hls: HlsSection = field(default_factory=HlsSection)
+    rtk: RtkSection = field(default_factory=RtkSection)
 
     @property
     def data_dir(self) -> Path:
@@ -496,6 +510,7 @@ def validate(config: Config) -> Config:
     _validate_ai(config.ai, config.speech)
     _validate_realtime(config.realtime)
     _validate_recording(config.recording)
+    _validate_rtk(config.rtk)
     if config.sfu.screen_shares_per_room < 1 or not 0 < config.sfu.connect_timeout_s <= 600:
         raise ConfigError("sfu.screen_shares_per_room must be at least 1 and sfu.connect_timeout_s in (0, 600]")
     _validate_hls(config.hls)
@@ -507,6 +522,17 @@ def validate(config: Config) -> Config:
         except ValueError:
             raise ConfigError(f"sfu.announced_ip is not an IP address: {config.sfu.announced_ip!r}") from None
     return config
+
+
+def _validate_rtk(rtk: RtkSection) -> None:
+    if not 60 <= rtk.participant_token_lifetime_s <= 30 * 86400:
+        raise ConfigError("rtk.participant_token_lifetime_s must be between 60 and 2592000 (30 days)")
+    if not 0 < rtk.webhook_timeout_s <= 120 or not 0 <= rtk.webhook_backoff_s <= 3600:
+        raise ConfigError("rtk.webhook_timeout_s must be in (0, 120] and rtk.webhook_backoff_s in [0, 3600]")
+    if not 1 <= rtk.webhook_max_attempts <= 20 or not 1 <= rtk.webhook_concurrency <= 256:
+        raise ConfigError("rtk.webhook_max_attempts must be 1-20 and rtk.webhook_concurrency 1-256")
+    if not 1 <= rtk.webhook_queue_size <= 1_000_000 or not 1 <= rtk.webhook_log_size <= 100_000:
+        raise ConfigError("rtk.webhook_queue_size must be 1-1000000 and rtk.webhook_log_size 1-100000")
 
 
 def _validate_realtime(rt: RealtimeSection) -> None:

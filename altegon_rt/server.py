@@ -53,6 +53,8 @@ from altegon_rt.realtime.sfu_rooms import SfuRooms
 from altegon_rt.realtime.sockets import build_socket_servers
 from altegon_rt.realtime.stream import StreamSocket
 from altegon_rt.rtc.dtls import generate_certificate
+from altegon_rt.rtk.presence import watch_participants
+from altegon_rt.rtk.service import RtkServices
 from altegon_rt.sfu.udp import UdpServer
 from altegon_rt.sio import fast_send
 from altegon_rt.sio.asgi import SocketMounts
@@ -157,6 +159,7 @@ class Server:
         log.info("summaries: %s provider; speech tokens %s", services.summarizer.name,
                  "configured" if services.speech.configured else "not configured")  # fmt: skip
         services.dummy_hash = await trio.to_thread.run_sync(dummy_hash, self.config.auth.scrypt_n)
+        services.rtk = RtkServices(self.config.rtk, store, secret)
         return services
 
     @contextlib.asynccontextmanager
@@ -208,7 +211,10 @@ class Server:
         # A download whose source breaks after it started is cut, not logged as a crash (CutBrokenStreams).
         limited = BodyLimit(CutBrokenStreams(create_app(services)), max_body, drain_cap=16 * max_body,
                             overrides=uploads)  # fmt: skip
-        sockets_by_path = build_socket_servers(self.config.realtime, services.authenticator.authenticate)
+        rtk: RtkServices = services.rtk
+        # The SFU socket also admits RealtimeKit participants by their participant tokens.
+        verify = services.authenticator.authenticate
+        sockets_by_path = build_socket_servers(self.config.realtime, verify, sfu_verify=rtk.gate.sfu_verify(verify))
         bans = Bans()  # a host's removals, shared by the Meet and ART sockets
         meet_deps = MeetDeps(services.store, services.cipher, services.crypto_limiter, services.geo.locate, bans)
         MeetSocket(sockets_by_path["/socket.io/"], meet_deps)
@@ -217,6 +223,7 @@ class Server:
         recording = self._recording(sockets_by_path["/recording/socket.io/"], services)
         live = services.live = LiveStreams(self.config.hls, self.config.data_dir / "hls")
         StreamSocket(sockets_by_path["/stream/socket.io/"], live)
+        watch_participants(sockets_by_path["/sfu/socket.io/"], rtk.webhooks)
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()
         async with trio.open_nursery() as front:
@@ -224,6 +231,7 @@ class Server:
             host, port = await front.start(udp.run)
             log.info("altegon-rt SFU media on udp %s:%d", host, port)
             await front.start(live.run)  # live streams' workers, ended with the front nursery
+            await front.start(rtk.webhooks.run)  # RealtimeKit webhook deliveries
             for socket_server in sockets_by_path.values():
                 await front.start(socket_server.run)
             await front.start(recording.run)  # compose jobs and the tracks' fsync timer

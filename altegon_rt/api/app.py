@@ -35,6 +35,7 @@ from altegon_rt.api.jsonio import error_body
 from altegon_rt.api.routing import Route, mount
 from altegon_rt.api.services import Services
 from altegon_rt.errors import ApiError, StorageUnavailable
+from altegon_rt.rtk import ROUTES as RTK_ROUTES
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ ROUTES: tuple[Route, ...] = (
     *hls.ROUTES,
     *admin.ROUTES,
     *not_built.ROUTES,
+    *RTK_ROUTES,
 )
 
 # Every route's name (its operationId): what ``limits.routes`` may name.

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from altegon_rt import __version__
-from altegon_rt.api.routing import ADMIN, PUBLIC, Call, Reply, Route, endpoint
+from altegon_rt.api.routing import ADMIN, PUBLIC, RTK, Call, Reply, Route, endpoint
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -45,7 +45,9 @@ def _operation(route: Route, per_minute: int | None) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{route.body.name}"}}},
         }
-    if route.auth != PUBLIC:
+    if route.auth == RTK:
+        op["security"] = [{"rtkApiToken": []}]
+    elif route.auth != PUBLIC:
         op["security"] = [{"bearerAuth": []}, {"apiKey": []}]
         if route.auth == ADMIN:
             op["description"] = "Administrators only."
@@ -58,6 +60,10 @@ def _operation(route: Route, per_minute: int | None) -> dict[str, Any]:
         entry: dict[str, Any] = {"description": description}
         if status >= 400:
             entry["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        elif status in route.schemas:
+            entry["content"] = {"application/json": {"schema": route.schemas[status]}}
+            if route.example is not None:
+                entry["content"]["application/json"]["example"] = route.example
         elif status != 204 and route.example is not None:
             entry["content"] = {"application/json": {"example": route.example}}
         responses[str(status)] = entry
@@ -71,7 +77,11 @@ def build_document(routes: Iterable[Route], route_limits: Mapping[str, int] | No
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     for route in routes:
         per_minute = (route_limits or {}).get(route.name)
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, per_minute)
+        item = paths.setdefault(route.path, {})
+        item[route.method.lower()] = _operation(route, per_minute)
+        if route.prefixes:
+            # Served at the path as written and under each prefix (RealtimeKit's /client/v4).
+            item["servers"] = [{"url": "/"}, *({"url": prefix} for prefix in route.prefixes)]
         if route.body is not None:
             schemas[route.body.name] = route.body.json_schema()
     return {
@@ -88,6 +98,11 @@ def build_document(routes: Iterable[Route], route_limits: Mapping[str, int] | No
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "rtkApiToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A RealtimeKit API token of the account in the path (POST /admin/api-tokens)",
+                },
             },
         },
     }
@@ -108,6 +123,8 @@ def render_html(document: dict[str, Any]) -> str:
     schemas = document["components"]["schemas"]
     for path, ops in document["paths"].items():
         for method, op in ops.items():
+            if method == "servers":
+                continue
             auth = "public" if "security" not in op else "Bearer JWT or x-api-key"
             parts.append(f"<h2><span class='m'>{method.upper()}</span>{esc(path)}</h2>")
             parts.append(f"<p>{esc(op['summary'])} <em>({esc(auth)})</em> {esc(op.get('description', ''))}</p>")

@@ -29,6 +29,8 @@ from altegon_rt.errors import ApiError, Forbidden, PayloadTooLarge
 log = logging.getLogger(__name__)
 
 PUBLIC, USER, ADMIN = "public", "user", "admin"
+# RealtimeKit routes: a Bearer API token of the account named in the path (see altegon_rt/rtk/auth.py).
+RTK = "rtk"
 AUDIT_TIMEOUT_S = 5.0
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
 
@@ -87,6 +89,10 @@ class Route:
     responses: dict[int, str]
     example: Any
     audit: str | None
+    # JSON Schemas of answers by status, for OpenAPI (errors always have the one error schema).
+    schemas: dict[int, Any] = field(default_factory=dict)
+    # The route is also served under each of these path prefixes (RealtimeKit's ``/client/v4``).
+    prefixes: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -110,16 +116,21 @@ def endpoint(
     query: Iterable[Field] = (),
     example: Any = None,
     audit: str | None = None,
+    schemas: dict[int, Any] | None = None,
+    prefixes: tuple[str, ...] = (),
 ) -> Callable[[Handler], Route]:
-    """Declare a route; the decorated handler becomes the :class:`Route`."""
-    assert auth in (PUBLIC, USER, ADMIN)
+    """Declare a route; the decorated handler becomes the :class:`Route`.
+
+    ``body`` is a :class:`Schema`, or any object with the same ``name``, ``validate`` and ``json_schema``.
+    """
+    assert auth in (PUBLIC, USER, ADMIN, RTK)
     params = tuple(params)
     assert {p.name for p in params} == set(_PATH_PARAM.findall(path)), path
 
     def wrap(handler: Handler) -> Route:
         return Route(
             method.upper(), path, handler, summary, auth, tag, body, Schema("path", params),
-            Schema("query", tuple(query)), dict(responses), example, audit,
+            Schema("query", tuple(query)), dict(responses), example, audit, dict(schemas or {}), prefixes,
         )  # fmt: skip
 
     return wrap
@@ -150,12 +161,18 @@ async def _build_call(route: Route, services: Services, path_values: dict[str, s
     route_limit = services.limits.routes.get(route.name)
     if route.auth == PUBLIC and route_limit is not None:
         services.limits.check(route_limit, call.client_ip, f"requests to {route.name} from this address")
-    if route.auth != PUBLIC:
+    if route.auth == RTK:
+        assert services.rtk is not None, "RealtimeKit routes need services.rtk"
+        call.principal = await services.rtk.authenticate(
+            request.headers.get("Authorization"), path_values.get("account_id", "")
+        )
+    elif route.auth != PUBLIC:
         call.principal = await services.authenticator.authenticate(
             request.headers.get("Authorization"), request.headers.get("x-api-key")
         )
         if route.auth == ADMIN and not call.principal.is_admin:
             raise Forbidden("this route is for administrators")
+    if call.principal is not None:
         if route_limit is not None:
             services.limits.check(route_limit, call.principal.user_id, f"requests to {route.name}")
         if route.method != "GET":
@@ -231,9 +248,11 @@ def _respond(reply: Reply) -> Response:
 
 def mount(app: Quart, routes: Iterable[Route], services: Services) -> None:
     for route in routes:
-        app.add_url_rule(
-            route.quart_path,
-            endpoint=f"{route.method.lower()}_{route.name}",
-            view_func=_make_view(route, services),
-            methods=[route.method],
-        )
+        view = _make_view(route, services)
+        for prefix in ("", *route.prefixes):
+            app.add_url_rule(
+                prefix + route.quart_path,
+                endpoint=f"{route.method.lower()}_{route.name}{prefix.replace('/', '_')}",
+                view_func=view,
+                methods=[route.method],
+            )

@@ -108,6 +108,8 @@ class Services:
     geo: GeoLocator = field(default_factory=GeoLocator)
     # Live streams to HLS (the HLS socket writes, the /hls/ routes read); set by the Server.
     live: LiveStreams | None = None
+    # The RealtimeKit surface (altegon_rt.rtk.RtkServices): token checks, participant tokens, webhooks.
+    rtk: Any = None
     # Filled by create_app from the route declarations.
     openapi: dict[str, Any] = field(default_factory=dict)
     docs_html: str = ""

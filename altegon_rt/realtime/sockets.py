@@ -68,8 +68,14 @@ def origin_check(allowed: str) -> Callable[[str], bool]:
     return lambda origin: origin.rstrip("/") in origins
 
 
-def build_socket_servers(config: RealtimeSection, verify: Verify) -> dict[str, SocketServer]:
-    """One :class:`SocketServer` per path of :data:`SOCKET_PATHS`, keyed by path."""
+def build_socket_servers(
+    config: RealtimeSection, verify: Verify, *, sfu_verify: Verify | None = None
+) -> dict[str, SocketServer]:
+    """One :class:`SocketServer` per path of :data:`SOCKET_PATHS`, keyed by path.
+
+    ``sfu_verify`` checks the SFU path's credentials instead of ``verify`` (it admits RealtimeKit participant
+    tokens as well, see ``altegon_rt/rtk/participant_tokens.py``).
+    """
     limits = SioLimits(config.events_per_second, float(config.event_burst), connect_timeout_s=config.connect_timeout_s)
     servers = {}
     for spec in SOCKET_PATHS:
@@ -81,7 +87,9 @@ def build_socket_servers(config: RealtimeSection, verify: Verify) -> dict[str, S
         )
         servers[spec.path] = SocketServer(
             spec.name, session, limits,
-            authenticate=connect_authenticator(verify, anonymous=spec.anonymous),
+            authenticate=connect_authenticator(
+                sfu_verify if spec.name == "sfu" and sfu_verify is not None else verify, anonymous=spec.anonymous
+            ),
             allow_origin=origin_check(config.allowed_origins),
         )  # fmt: skip
     return servers

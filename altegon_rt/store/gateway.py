@@ -30,6 +30,14 @@ from altegon_rt.store.files import FileRepository
 from altegon_rt.store.meetings import MeetingRepository
 from altegon_rt.store.recordings import RecordingRepository
 from altegon_rt.store.rooms import RoomRepository
+from altegon_rt.store.rtk import (
+    RtkAppRepository,
+    RtkMeetingRepository,
+    RtkParticipantRepository,
+    RtkPresetRepository,
+    RtkTokenRepository,
+)
+from altegon_rt.store.rtk_webhooks import RtkDeliveryRepository, RtkWebhookRepository
 from altegon_rt.store.sessions import SessionRepository
 from altegon_rt.store.summaries import SummaryRepository
 from altegon_rt.store.transcripts import TranscriptRepository
@@ -65,6 +73,14 @@ class Store:
         self.blobs = BlobRepository(self)
         self.storage_limits = StorageLimitRepository(self)
         self.chat = ChatRepository(self)
+        # RealtimeKit (altegon_rt/rtk/)
+        self.rtk_tokens = RtkTokenRepository(self)
+        self.rtk_apps = RtkAppRepository(self)
+        self.rtk_meetings = RtkMeetingRepository(self)
+        self.rtk_participants = RtkParticipantRepository(self)
+        self.rtk_presets = RtkPresetRepository(self)
+        self.rtk_webhooks = RtkWebhookRepository(self)
+        self.rtk_deliveries = RtkDeliveryRepository(self)
 
     @property
     def kind(self) -> str:
@@ -167,6 +183,8 @@ class Store:
         repos = (
             self.users, self.meetings, self.rooms, self.audit, self.api_keys, self.recordings, self.transcripts,
             self.files, self.sessions, self.summaries, self.blobs, self.storage_limits, self.chat,
+            self.rtk_tokens, self.rtk_apps, self.rtk_meetings, self.rtk_participants, self.rtk_presets,
+            self.rtk_webhooks, self.rtk_deliveries,
         )  # fmt: skip
         for repo in repos:
             for keys, options in repo.INDEXES:

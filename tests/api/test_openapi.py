@@ -13,7 +13,7 @@ from altegon_rt.api.app import ROUTES
 async def test_openapi_lists_exactly_the_declared_routes(client: httpx.AsyncClient) -> None:
     doc = (await client.get("/openapi.json")).json()
     assert doc["openapi"].startswith("3.")
-    documented = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
+    documented = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops if method != "servers"}
     declared = {(r.method, r.path) for r in ROUTES}
     assert documented == declared
     for name in ("/auth/register", "/auth/login", "/room/create", "/meetings/create",
@@ -32,7 +32,7 @@ async def test_every_documented_route_is_served(client: httpx.AsyncClient) -> No
     doc = (await client.get("/openapi.json")).json()
     for path, ops in doc["paths"].items():
         concrete = re.sub(r"\{\w+\}", "0123456789abcdef01234567", path)
-        for method in ops:
+        for method in (m for m in ops if m != "servers"):
             r = await client.request(method.upper(), concrete, json={})
             # A handler may say 404 (no such meeting); the router saying "no route" would mean a phantom route.
             assert "no route for" not in r.text and r.status_code != 405, (method, path, r.text)
