@@ -68,6 +68,7 @@ class Transport:
         self._router = router
         self._producer_by_ssrc: dict[int, Producer] = {}
         self._consumer_by_ssrc: dict[int, Consumer] = {}
+        self._next_consumer_mid = 0  # mediasoup's nextMidForConsumers
 
     def produce(
         self, kind: str, rtp_parameters: Mapping[str, Any], app_data: Mapping[str, Any] | None = None
@@ -171,6 +172,17 @@ class Transport:
             self._router._outbox.append(sent)
 
     # --- children and lifecycle -----------------------------------------------------------------------------
+
+    def _take_consumer_mid(self) -> str:
+        """The next MID for a consumer of this transport, unique on it ("0", "1", ...), as mediasoup gives.
+
+        mediasoup-client puts it in the SDP of the consumer's m= section; without one it numbers sections
+        itself from the receivers it has, which gives two consumers set up in one batch the same MID and
+        makes the browser refuse the whole offer ("Duplicate a=mid value").
+        """
+        mid = str(self._next_consumer_mid)
+        self._next_consumer_mid += 1
+        return mid
 
     def _add_consumer(self, consumer: Consumer) -> None:
         self.consumers[consumer.id] = consumer
@@ -281,6 +293,7 @@ class Router:
             params = ortc.consumer_rtp_parameters(producer.consumable_rtp_parameters, rtp_capabilities)
         except ortc.UnsupportedError as exc:
             raise UnsupportedError(str(exc)) from exc
+        params["mid"] = transport._take_consumer_mid()
         consumer = Consumer(
             producer=producer,
             rtp_parameters=params,

@@ -341,3 +341,14 @@ def test_header_extensions_are_renumbered_to_the_routers_ids(room: Room) -> None
     # The producer's mid and transport-wide sequence number are its own transport's, not the consumer's.
     assert got.extensions() == {ids[ortc.URI_ABS_SEND_TIME]: b"\x01\x02\x03", ids[ortc.URI_VIDEO_ORIENTATION]: b"\x01"}
     assert got.payload == RtpPacket.parse(media(1)).payload
+
+
+def test_consumers_of_one_transport_get_distinct_mids_as_mediasoup_client_needs(room: Room) -> None:
+    # mediasoup-client sets up consumers requested together in one SDP offer, with each one's MID from us.
+    a, _ = room.connect(ADDR_A)
+    b, _ = room.connect(ADDR_B)
+    video = a.produce("video", CHROME_VP8, {"source": "camera"})
+    caps = room.router.rtp_capabilities
+    mids = [room.router.consume(b, video.id, caps).rtp_parameters["mid"] for _ in range(3)]
+    assert mids == ["0", "1", "2"]
+    assert room.router.consume(a, video.id, caps).rtp_parameters["mid"] == "0"  # numbered per transport
