@@ -240,7 +240,7 @@ class Server:
         """The SFU: one UDP server shared by every room's Router, and its signalling socket."""
         rooms = SfuRooms()
         udp = UdpServer(self.config.server.host, self.config.sfu.udp_port, after_datagram=rooms.take_outgoing,
-                        on_closed=rooms.handle_transport_closed)  # fmt: skip
+                        on_closed=rooms.handle_transport_closed, on_tick=rooms.tick)  # fmt: skip
         certificate = await trio.to_thread.run_sync(generate_certificate)
         SfuSocket(socket_server, rooms, register=udp.register, address=lambda: udp.address,
                   announced_ip=self.config.sfu.announced_ip or "127.0.0.1", certificate=certificate,

@@ -154,6 +154,11 @@ class SfuRooms:
             out += room.router.take_outgoing()
         return out
 
+    def tick(self, now: float) -> None:
+        """For ``UdpServer(on_tick=...)``: every router's timers (RTCP reports)."""
+        for room in self.rooms.values():
+            room.router.tick(now)
+
     def handle_transport_closed(self, webrtc: WebRtcTransport, reason: str) -> None:
         """For ``UdpServer(on_closed=...)``: consent expired or DTLS failed under one of our routers."""
         for room in self.rooms.values():

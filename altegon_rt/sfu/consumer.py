@@ -24,9 +24,11 @@ from typing import Any, NewType
 
 from altegon_rt.rtc import ortc
 from altegon_rt.rtc.errors import RemoteProtocolError
+from altegon_rt.rtc.rtcp import ReportBlock, SenderReport
 from altegon_rt.rtc.rtp import RtpPacket, rewrite_header, rtx_wrap
 from altegon_rt.sfu.observer import Observer
 from altegon_rt.sfu.producer import Producer
+from altegon_rt.sfu.reports import sender_report
 
 ConsumerId = NewType("ConsumerId", str)
 
@@ -83,6 +85,9 @@ class Consumer:
         self._base_in = 0  # the input seq of the last sync
         self._max_in = 0  # the newest input seq since
         self._last_ts = 0  # the newest output timestamp
+        self.packets_sent = 0
+        self.remote_report: ReportBlock | None = None  # the consuming peer's last report about this stream
+        self.octets_sent = 0
 
     # --- the data plane -------------------------------------------------------------------------------------
 
@@ -106,7 +111,8 @@ class Consumer:
         if seq == self._max_in:
             self._last_ts = out_ts
         rewrite_header(buf, self.ssrc, seq + self._seq_offset, out_ts)
-        self.stats["rtp_out"] += 1
+        self.packets_sent += 1
+        self.octets_sent += len(buf) - 12  # RFC 3550: payload octets (header extensions counted, harmlessly)
         self._send_rtp(bytes(buf))  # pylibsrtp takes bytes only: the copy SRTP needs anyway
 
     def _sync(self, seq: int, timestamp: int) -> None:
@@ -153,6 +159,13 @@ class Consumer:
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
         self.stats["retransmitted"] += 1
         self._send_rtp(packet)
+
+    def sender_report(self, now: float) -> SenderReport | None:
+        """Our SR for this stream, once media was sent and the producer's sender has reported its clock."""
+        if not self._synced or self.closed:
+            return None
+        return sender_report(ssrc=self.ssrc, source=self._producer.reception, ts_offset=self._ts_offset,
+                             packets=self.packets_sent, octets=self.octets_sent, now=now)  # fmt: skip
 
     def request_key_frame(self) -> None:
         """The peer sent PLI or FIR: pass it on to the producer (which rate-limits)."""

@@ -22,6 +22,7 @@ from altegon_rt.rtc.errors import ProtocolError
 from altegon_rt.rtc.rtcp import Pli
 from altegon_rt.rtc.rtp import RtpPacket, read_seq, read_timestamp, remap_extension_ids, rtx_unwrap
 from altegon_rt.sfu.observer import Observer
+from altegon_rt.sfu.reports import ReceptionStats
 
 if TYPE_CHECKING:
     from altegon_rt.sfu.consumer import Consumer, ConsumerId
@@ -90,6 +91,7 @@ class Producer:
         self.mapped_ssrc: int = rtp_mapping["encodings"][0]["mappedSsrc"]
         mapped = {c["payloadType"]: c["mappedPayloadType"] for c in rtp_mapping["codecs"]}
         media = [c for c in rtp_parameters["codecs"] if not ortc.is_rtx(c)]
+        self.reception = ReceptionStats(media[0]["clockRate"])
         self._pt_map: dict[int, int] = {c["payloadType"]: mapped[c["payloadType"]] for c in media}
         # RTX payload type → the producer's media payload type it repairs (its ``apt``).
         self._rtx_apt: dict[int, int] = {
@@ -109,10 +111,10 @@ class Producer:
 
     # --- the data plane -------------------------------------------------------------------------------------
 
-    def receive_rtp(self, data: bytes, ssrc: int) -> None:
-        """One decrypted RTP packet on one of :attr:`ssrcs` (the transport matched it); never raises."""
+    def receive_rtp(self, data: bytes, ssrc: int, now: float) -> None:
+        """One decrypted RTP packet on one of :attr:`ssrcs` (the transport matched it), arrived at ``now``."""
         if ssrc != self.ssrc:
-            self._receive_rtx(data)
+            self._receive_rtx(data, now)
             return
         mapped_pt = self._pt_map.get(data[1] & 0x7F)
         if mapped_pt is None:
@@ -125,13 +127,13 @@ class Producer:
         seq, timestamp = read_seq(buf), read_timestamp(buf)
         slot = seq & _MASK
         self._ring_seq[slot], self._ring_ts[slot], self._ring_buf[slot] = seq, timestamp, buf
-        self.stats["rtp_in"] += 1
+        self.reception.packet(seq, timestamp, now)
         if self.paused:
             return
         for consumer in self.consumers.values():
             consumer._forward(buf, seq, timestamp)
 
-    def _receive_rtx(self, data: bytes) -> None:
+    def _receive_rtx(self, data: bytes, now: float) -> None:
         # Off the hot path (only repairs): parsing into objects is fine here.
         try:
             rtx = RtpPacket.parse(data)
@@ -148,7 +150,7 @@ class Producer:
             self.stats["rtx_duplicate"] += 1  # the original made it after all
             return
         self.stats["rtx_in"] += 1
-        self.receive_rtp(data, self.ssrc)
+        self.receive_rtp(data, self.ssrc, now)
 
     def buffered(self, seq: int) -> tuple[bytearray, int] | None:
         """The stored packet with sequence number ``seq`` and its original timestamp, if still in the ring.

@@ -23,7 +23,17 @@ from typing import Any, NewType
 from altegon_rt.rtc import ortc
 from altegon_rt.rtc.dtls import Certificate
 from altegon_rt.rtc.errors import LocalProtocolError, RemoteProtocolError
-from altegon_rt.rtc.rtcp import Fir, Nack, Pli, parse_compound
+from altegon_rt.rtc.rtcp import (
+    Fir,
+    Nack,
+    Pli,
+    ReceiverReport,
+    ReportBlock,
+    RtcpPacket,
+    SenderReport,
+    build_compound,
+    parse_compound,
+)
 from altegon_rt.rtc.rtp import HEADER_SIZE, read_ssrc
 from altegon_rt.sfu.consumer import Consumer, ConsumerId
 from altegon_rt.sfu.errors import InvalidStateError, UnsupportedError
@@ -33,6 +43,8 @@ from altegon_rt.sfu.transport import Outgoing, TransportId, WebRtcTransport
 
 RouterId = NewType("RouterId", str)
 Clock = Callable[[], float]
+RTCP_INTERVAL_S = 1.0  # RFC 3550's 5 s minimum is reduced for a point-to-point leg with RTCP bandwidth to spare
+MAX_REPORT_BLOCKS = 31
 
 
 class Transport:
@@ -69,6 +81,7 @@ class Transport:
         self._producer_by_ssrc: dict[int, Producer] = {}
         self._consumer_by_ssrc: dict[int, Consumer] = {}
         self._next_consumer_mid = 0  # mediasoup's nextMidForConsumers
+        self.rtcp_ssrc = secrets.randbits(32) or 1  # the sender SSRC of our receiver reports to this peer
 
     def produce(
         self, kind: str, rtp_parameters: Mapping[str, Any], app_data: Mapping[str, Any] | None = None
@@ -127,10 +140,10 @@ class Transport:
         if producer is None:
             self.stats["dropped_rtp_unknown_ssrc"] += 1
             return
-        producer.receive_rtp(data, ssrc)
+        producer.receive_rtp(data, ssrc, _webrtc.now)
 
-    def receive_rtcp(self, _webrtc: WebRtcTransport, data: bytes) -> None:
-        """The WebRtcTransport's ``on_rtcp``: NACK, PLI and FIR for our consumers. Never raises."""
+    def receive_rtcp(self, webrtc: WebRtcTransport, data: bytes) -> None:
+        """The WebRtcTransport's ``on_rtcp``: SR from producers; NACK, PLI, FIR, RR for consumers. Never raises."""
         try:
             packets = parse_compound(data)
         except RemoteProtocolError:
@@ -150,7 +163,35 @@ class Transport:
                     consumer = self._consumer_by_ssrc.get(ssrc)
                     if consumer is not None:
                         consumer.request_key_frame()
-            # Sender and receiver reports, REMB and transport-cc are not used yet.
+            elif isinstance(packet, SenderReport):
+                producer = self._producer_by_ssrc.get(packet.ssrc)
+                if producer is not None and packet.ssrc == producer.ssrc:
+                    producer.reception.sender_report(packet, webrtc.now)
+                self._remote_reports(packet.reports)
+            elif isinstance(packet, ReceiverReport):
+                self._remote_reports(packet.reports)
+            # REMB and transport-cc are not used yet.
+
+    def _remote_reports(self, blocks: tuple[ReportBlock, ...]) -> None:
+        for block in blocks:
+            consumer = self._consumer_by_ssrc.get(block.ssrc)
+            if consumer is not None:
+                consumer.remote_report = block
+
+    def send_reports(self, now: float) -> None:
+        """RTCP for this peer: an SR per consumer we send it, an RR about every stream it sends us."""
+        if not self.webrtc.connected:
+            return
+        packets: list[RtcpPacket] = []
+        for consumer in self.consumers.values():
+            report = consumer.sender_report(now)
+            if report is not None:
+                packets.append(report)
+        blocks = [b for p in self.producers.values() if (b := p.reception.report_block(p.ssrc, now)) is not None]
+        for start in range(0, len(blocks), MAX_REPORT_BLOCKS):
+            packets.append(ReceiverReport(self.rtcp_ssrc, tuple(blocks[start : start + MAX_REPORT_BLOCKS])))
+        if packets:
+            self._send_rtcp(build_compound(packets))
 
     def _send_rtp(self, packet: bytes) -> None:
         try:
@@ -243,6 +284,7 @@ class Router:
         self.consumers: dict[ConsumerId, Consumer] = {}
         self._clock = clock
         self._outbox: Outgoing = []
+        self._next_reports = 0.0
 
     def create_webrtc_transport(
         self,
@@ -309,6 +351,14 @@ class Router:
         if not paused:
             producer.request_key_frame()
         return consumer
+
+    def tick(self, now: float) -> None:
+        """Timers (the UDP task's tick): sender and receiver reports every :data:`RTCP_INTERVAL_S`."""
+        if self.closed or now < self._next_reports:
+            return
+        self._next_reports = now + RTCP_INTERVAL_S
+        for transport in list(self.transports.values()):
+            transport.send_reports(now)
 
     def take_outgoing(self) -> Outgoing:
         """Everything queued to send since the last call (for ``UdpServer(after_datagram=...)``)."""

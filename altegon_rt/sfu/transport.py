@@ -154,6 +154,7 @@ class WebRtcTransport:
         self._dtls_address: Address | None = None  # where the handshake talks (and retransmits) to
         self._srtp_in: Session | None = None
         self._srtp_out: Session | None = None
+        self.now = 0.0  # the time of the datagram or tick being handled: what on_rtp's handlers may read
         self._connect_timeout_s: float | None = None
         self._connect_deadline: float | None = None
 
@@ -214,6 +215,7 @@ class WebRtcTransport:
         """Handle one datagram from ``address`` at ``now``; what to send back. Never raises for peer input."""
         if self.closed:
             return self._drop("closed")
+        self.now = now
         address = (address[0], address[1])  # drop IPv6 flowinfo/scope from socket addresses
         first = data[0] if data else -1
         if 0 <= first <= 3:
@@ -229,6 +231,7 @@ class WebRtcTransport:
         """Timers: consent expiry (closes the transport), the DTLS client's first flight, DTLS retransmission."""
         if self.closed:
             return []
+        self.now = now
         if self.ice.expired(now):
             return self.close("ICE consent expired")
         if self._connect_timeout_s is not None and self._srtp_out is None:

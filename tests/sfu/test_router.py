@@ -306,14 +306,14 @@ def test_random_rtp_and_rtcp_never_raise_and_reach_consumers_only_by_ssrc() -> N
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(ssrc=ssrcs, head=st.binary(min_size=8, max_size=8), tail=st.binary(max_size=64), rtcp=st.binary())
     def feed(ssrc: int, head: bytes, tail: bytes, rtcp: bytes) -> None:
-        before = consumer.stats["rtp_out"]
+        before = consumer.packets_sent
         packet = bytes([0x80 | head[0] & 0x3F]) + head[1:] + ssrc.to_bytes(4, "big") + tail
         a.receive_rtp(a.webrtc, packet)
         a.receive_rtcp(a.webrtc, rtcp)
         a.receive_rtcp(a.webrtc, bytes(ReceiverReport(ssrc)) + rtcp)
         out = room.router.take_outgoing()
         if ssrc not in producer.ssrcs:
-            assert consumer.stats["rtp_out"] == before and out == []
+            assert consumer.packets_sent == before and out == []
         assert all(address == ADDR_B for _, address in out)  # forwarded media only; nothing back to A
 
     feed()
