@@ -69,6 +69,7 @@ class Transport:
             port=port,
             on_rtp=self.receive_rtp,
             on_rtcp=self.receive_rtcp,
+            on_connected=self._connected,
         )
         self.id: TransportId = self.webrtc.id
         self.app_data = dict(app_data or {})
@@ -224,6 +225,16 @@ class Transport:
         mid = str(self._next_consumer_mid)
         self._next_consumer_mid += 1
         return mid
+
+    def _connected(self, _webrtc: WebRtcTransport) -> None:
+        """SRTP is up: consumers resumed before now ask for a key frame again (as mediasoup's do on connect).
+
+        A consumer is usually resumed while its transport still connects (mediasoup-client connects on the
+        first consume), so the key frame its resume asked for arrived when nothing could be sent and was
+        dropped; without a new one the peer would decode nothing until the sender's next key frame.
+        """
+        for consumer in self.consumers.values():
+            consumer.transport_connected()
 
     def _add_consumer(self, consumer: Consumer) -> None:
         self.consumers[consumer.id] = consumer
