@@ -33,6 +33,7 @@ from altegon_rt.api import (
 from altegon_rt.api.jsonio import error_body
 from altegon_rt.api.routing import Route, mount
 from altegon_rt.api.services import Services
+from altegon_rt.demo import ROUTES as DEMO_ROUTES
 from altegon_rt.errors import ApiError, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ ROUTES: tuple[Route, ...] = (
     *summaries.ROUTES,
     *speech.ROUTES,
     *admin.ROUTES,
+    *DEMO_ROUTES,
     *not_built.ROUTES,
 )
 
