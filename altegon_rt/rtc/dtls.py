@@ -33,6 +33,16 @@ RECORD_HEADER = 13  # content type, version (2), epoch (2), sequence number (6),
 MAX_RECORD = 2**14 + 2048  # RFC 6347: plaintext limit plus expansion
 DEFAULT_MTU = 1200  # what browsers use for DTLS over ICE; leaves room for IPv6 + UDP + TURN headers
 SRTP_PROFILES = b"SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
+# The hash functions of a signalled fingerprint we can check (RFC 8122 §5, as mediasoup accepts): clients built on
+# sdp-transform (mediasoup-client, pymediasoup) signal only the *last* a=fingerprint line, which for aiortc is
+# sha-512.
+FINGERPRINT_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha-1": hashes.SHA1,
+    "sha-224": hashes.SHA224,
+    "sha-256": hashes.SHA256,
+    "sha-384": hashes.SHA384,
+    "sha-512": hashes.SHA512,
+}
 _KEY_SIZES = {"SRTP_AES128_CM_SHA1_80": (16, 14), "SRTP_AEAD_AES_128_GCM": (16, 12)}
 
 
@@ -78,9 +88,9 @@ def generate_certificate(now: dt.datetime | None = None, days: int = 30) -> Cert
     return Certificate(cert, key)
 
 
-def fingerprint_of(cert: x509.Certificate) -> str:
-    """``AB:CD:...`` of the certificate's SHA-256 digest, as in SDP ``a=fingerprint:sha-256``."""
-    return ":".join(f"{b:02X}" for b in cert.fingerprint(hashes.SHA256()))
+def fingerprint_of(cert: x509.Certificate, algorithm: str = "sha-256") -> str:
+    """``AB:CD:...`` of the certificate's digest, as in SDP ``a=fingerprint:<algorithm>`` (a FINGERPRINT_HASHES key)."""
+    return ":".join(f"{b:02X}" for b in cert.fingerprint(FINGERPRINT_HASHES[algorithm]()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +142,27 @@ def pack_datagrams(records: list[bytes], mtu: int) -> list[bytes]:
 
 
 class DtlsSession:
-    """One transport's DTLS association. ``remote_fingerprint`` is the peer's signalled sha-256 fingerprint."""
+    """One transport's DTLS association.
 
-    def __init__(self, certificate: Certificate, role: DtlsRole, remote_fingerprint: str, mtu: int = DEFAULT_MTU):
+    ``remote_fingerprint`` is the peer's signalled fingerprint, a digest by ``remote_algorithm`` (a
+    :data:`FINGERPRINT_HASHES` key; an unknown one is a :class:`LocalProtocolError`: check it when signalled).
+    """
+
+    def __init__(
+        self,
+        certificate: Certificate,
+        role: DtlsRole,
+        remote_fingerprint: str,
+        mtu: int = DEFAULT_MTU,
+        *,
+        remote_algorithm: str = "sha-256",
+    ):
+        if remote_algorithm not in FINGERPRINT_HASHES:
+            raise LocalProtocolError(f"unsupported fingerprint algorithm {remote_algorithm!r}")
         self.role = role
         self.state = DtlsState.NEW
         self._remote_fingerprint = remote_fingerprint.upper()
+        self._remote_algorithm = remote_algorithm
         self._mtu = mtu
         ctx = SSL.Context(SSL.DTLS_METHOD)
         ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda *_: True)  # checked by fingerprint
@@ -212,7 +237,7 @@ class DtlsSession:
         cert = self._conn.get_peer_certificate(as_cryptography=True)
         if cert is None:
             return "the peer sent no certificate"
-        if not hmac.compare_digest(fingerprint_of(cert), self._remote_fingerprint):
+        if not hmac.compare_digest(fingerprint_of(cert, self._remote_algorithm), self._remote_fingerprint):
             return "the peer's certificate does not match its signalled fingerprint"
         return None
 

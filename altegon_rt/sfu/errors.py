@@ -10,4 +10,4 @@ class InvalidStateError(AltegonError):
 
 
 class UnsupportedError(AltegonError):
-    """The peer's parameters ask for something we do not support (no sha-256 fingerprint, unknown role)."""
+    """The peer's parameters ask for something we do not support (no fingerprint we can check, unknown role)."""

@@ -28,7 +28,15 @@ from typing import Any, NewType
 import pylibsrtp
 from pylibsrtp import Policy, Session
 
-from altegon_rt.rtc.dtls import Certificate, DtlsOutcome, DtlsRole, DtlsSession, DtlsState, SrtpKeys
+from altegon_rt.rtc.dtls import (
+    FINGERPRINT_HASHES,
+    Certificate,
+    DtlsOutcome,
+    DtlsRole,
+    DtlsSession,
+    DtlsState,
+    SrtpKeys,
+)
 from altegon_rt.rtc.errors import LocalProtocolError, ProtocolError
 from altegon_rt.rtc.ice import IceLiteAgent, random_credentials
 from altegon_rt.rtc.rtp import is_rtcp
@@ -43,6 +51,7 @@ PacketHandler = Callable[["WebRtcTransport", bytes], None]
 
 # RFC 8445 §5.1.2.1: type preference 126 for host, the highest local preference, component 1 (RTP, muxed).
 HOST_PRIORITY = (126 << 24) | (65535 << 8) | (256 - 1)
+CONSENT_CHECK_INTERVAL_S = 1.0
 
 _LOCAL_ROLE = {"client": DtlsRole.SERVER, "server": DtlsRole.CLIENT, "auto": DtlsRole.CLIENT}
 _SRTP_PROFILES = {
@@ -88,6 +97,11 @@ class IceCandidate:
 class DtlsFingerprint:
     algorithm: str
     value: str
+
+
+def _prefer_sha256(fingerprint: DtlsFingerprint) -> bool:
+    """Sort key: sha-256 first (what browsers check too), then the others in the order signalled."""
+    return fingerprint.algorithm != "sha-256"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +174,8 @@ class WebRtcTransport:
         self.now = 0.0  # the time of the datagram or tick being handled: what on_rtp's handlers may read
         self._connect_timeout_s: float | None = None
         self._connect_deadline: float | None = None
+        self._next_consent_check = 0.0
+        self.rtp_in = self.rtp_out = 0  # hot counters as plain ints; the rarer ones are in ``stats``
 
     # --- signalling ---------------------------------------------------------------------------------------
 
@@ -197,10 +213,13 @@ class WebRtcTransport:
             if isinstance(dtls_parameters, DtlsParameters)
             else DtlsParameters.from_dict(dtls_parameters)
         )
-        sha256 = [f.value for f in params.fingerprints if f.algorithm == "sha-256"]
-        if not sha256:
-            raise UnsupportedError("no sha-256 fingerprint in dtlsParameters")
-        self._dtls = DtlsSession(self._certificate, _LOCAL_ROLE[params.role], sha256[0])
+        usable = sorted((f for f in params.fingerprints if f.algorithm in FINGERPRINT_HASHES), key=_prefer_sha256)
+        if not usable:
+            raise UnsupportedError(f"no fingerprint in dtlsParameters uses one of {', '.join(FINGERPRINT_HASHES)}")
+        remote = usable[0]
+        self._dtls = DtlsSession(
+            self._certificate, _LOCAL_ROLE[params.role], remote.value, remote_algorithm=remote.algorithm
+        )
         self._connect_timeout_s = connect_timeout_s
 
     # --- the data plane -----------------------------------------------------------------------------------
@@ -235,6 +254,12 @@ class WebRtcTransport:
         if self.closed:
             return []
         self.now = now
+        if self._srtp_out is not None:
+            # Connected: the handshake is over, so consent is the only timer, and a second's lateness on a 30 s
+            # timeout is noise; skipping the rest keeps a tick over hundreds of transports cheap.
+            if now < self._next_consent_check:
+                return []
+            self._next_consent_check = now + CONSENT_CHECK_INTERVAL_S
         if self.ice.expired(now):
             return self.close("ICE consent expired")
         if self._connect_timeout_s is not None and self._srtp_out is None:
@@ -253,10 +278,20 @@ class WebRtcTransport:
 
     def send_rtp(self, packet: bytes) -> tuple[bytes, Address] | None:
         """``packet`` protected with our key, for the selected address; None while media cannot flow."""
-        return self._protect(packet, rtcp=False)
+        # The forwarding hot path (once per packet per consumer): _protect's work without its branching.
+        srtp, selected = self._srtp_out, self.ice.selected
+        if srtp is None or selected is None or self.closed:
+            self.stats["rtp_out_dropped"] += 1
+            return None
+        try:
+            data = srtp.protect(packet)
+        except pylibsrtp.Error as exc:
+            raise LocalProtocolError(f"cannot protect RTP: {exc}") from None
+        self.rtp_out += 1
+        return data, selected
 
     def send_rtcp(self, packet: bytes) -> tuple[bytes, Address] | None:
-        return self._protect(packet, rtcp=True)
+        return self._protect_rtcp(packet)
 
     def close(self, reason: str = "closed") -> Outgoing:
         """Stop for good; returns DTLS close_notify for the peer, if a session was up. Idempotent."""
@@ -316,7 +351,7 @@ class WebRtcTransport:
             if self._on_rtcp is not None:
                 self._on_rtcp(self, clear)
         else:
-            self.stats["rtp_in"] += 1
+            self.rtp_in += 1
             self._on_rtp(self, clear)
 
     def _maybe_start_dtls(self) -> Outgoing:
@@ -349,16 +384,16 @@ class WebRtcTransport:
             self._on_connected(self)
         return []
 
-    def _protect(self, packet: bytes, *, rtcp: bool) -> tuple[bytes, Address] | None:
+    def _protect_rtcp(self, packet: bytes) -> tuple[bytes, Address] | None:
         selected = self.ice.selected
         if self.closed or self._srtp_out is None or selected is None:
-            self.stats["rtcp_out_dropped" if rtcp else "rtp_out_dropped"] += 1
+            self.stats["rtcp_out_dropped"] += 1
             return None
         try:
-            data = self._srtp_out.protect_rtcp(packet) if rtcp else self._srtp_out.protect(packet)
+            data = self._srtp_out.protect_rtcp(packet)
         except pylibsrtp.Error as exc:
-            raise LocalProtocolError(f"cannot protect {'RTCP' if rtcp else 'RTP'}: {exc}") from None
-        self.stats["rtcp_out" if rtcp else "rtp_out"] += 1
+            raise LocalProtocolError(f"cannot protect RTCP: {exc}") from None
+        self.stats["rtcp_out"] += 1
         return data, selected
 
     def _drop(self, reason: str) -> Outgoing:

@@ -17,11 +17,12 @@ from altegon_rt.rtc.dtls import (
     DtlsSession,
     DtlsState,
     SrtpKeys,
+    fingerprint_of,
     generate_certificate,
     pack_datagrams,
     split_records,
 )
-from altegon_rt.rtc.errors import RemoteProtocolError
+from altegon_rt.rtc.errors import LocalProtocolError, RemoteProtocolError
 
 ALICE, BOB = generate_certificate(), generate_certificate()
 
@@ -89,6 +90,23 @@ def test_a_wrong_fingerprint_fails_the_handshake() -> None:
     results = run(client, server)
     assert server.state is DtlsState.FAILED
     assert results["server"].error == "the peer's certificate does not match its signalled fingerprint"
+
+
+@pytest.mark.parametrize("algorithm", ["sha-1", "sha-224", "sha-256", "sha-384", "sha-512"])
+def test_a_fingerprint_by_any_of_the_hashes_browsers_and_aiortc_signal_is_checked(algorithm: str) -> None:
+    client = DtlsSession(ALICE, DtlsRole.CLIENT, BOB.fingerprint)
+    expected = fingerprint_of(ALICE.certificate, algorithm)
+    server = DtlsSession(BOB, DtlsRole.SERVER, expected.lower(), remote_algorithm=algorithm)
+    run(client, server)
+    assert server.state is DtlsState.CONNECTED
+    mallory = fingerprint_of(generate_certificate().certificate, algorithm)
+    client, server = (
+        DtlsSession(ALICE, DtlsRole.CLIENT, BOB.fingerprint),
+        DtlsSession(BOB, DtlsRole.SERVER, mallory, remote_algorithm=algorithm),
+    )
+    assert run(client, server)["server"].error == "the peer's certificate does not match its signalled fingerprint"
+    with pytest.raises(LocalProtocolError, match=r"^unsupported fingerprint algorithm 'md5'$"):
+        DtlsSession(BOB, DtlsRole.SERVER, expected, remote_algorithm="md5")
 
 
 def test_lost_flights_are_retransmitted() -> None:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from altegon_rt.rtc.rtcp import ReceiverReport, SenderReport, parse_compound
 from altegon_rt.rtc.rtp import RtpPacket
 from altegon_rt.sfu.reports import ReceptionStats, sender_report
-from tests.sfu.test_router import ADDR_A, ADDR_B, VP8_SSRC, Room, media, produce_and_consume
+from tests.sfu.test_router import ADDR_A, VP8_SSRC, Room, media, produce_and_consume
 
 
 def test_loss_and_the_extended_sequence_number_across_a_wrap() -> None:
@@ -73,7 +73,7 @@ def test_any_packet_sequence_gives_an_encodable_block(packets: list[tuple[int, i
 
 def test_the_router_reports_to_both_legs_every_second() -> None:
     room = Room()
-    producer, consumer, peer_a, peer_b = produce_and_consume(room)
+    _, consumer, peer_a, peer_b = produce_and_consume(room)
     consumer.resume()
     room.rtp(ADDR_A, [media(seq) for seq in (1, 2, 4, 5)])  # 3 lost on the way in
     room.rtcp(ADDR_A, bytes(SenderReport(VP8_SSRC, 7 << 32, 1000, 4, 400)))

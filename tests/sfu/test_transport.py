@@ -7,10 +7,11 @@ import time
 import uuid
 
 import pytest
+from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from altegon_rt.rtc.dtls import DtlsRole, DtlsState, generate_certificate
+from altegon_rt.rtc.dtls import DtlsRole, DtlsState, fingerprint_of, generate_certificate
 from altegon_rt.rtc.rtcp import ReceiverReport
 from altegon_rt.rtc.rtp import RtpPacket
 from altegon_rt.sfu.errors import InvalidStateError, UnsupportedError
@@ -112,8 +113,8 @@ def test_connect_rejects_misuse_and_unsupported_parameters() -> None:
     transport, peer, _ = make()
     with pytest.raises(UnsupportedError, match="role"):
         transport.connect({**peer.dtls_parameters, "role": "actpass"})
-    with pytest.raises(UnsupportedError, match="sha-256"):
-        transport.connect({"role": "client", "fingerprints": [{"algorithm": "sha-1", "value": "AB"}]})
+    with pytest.raises(UnsupportedError, match=r"^no fingerprint in dtlsParameters uses one of sha-1, .*, sha-512$"):
+        transport.connect({"role": "client", "fingerprints": [{"algorithm": "md5", "value": "AB"}]})
     with pytest.raises(UnsupportedError, match="non-empty"):
         transport.connect({"role": "client", "fingerprints": []})
     transport.connect(peer.dtls_parameters)
@@ -144,7 +145,7 @@ def test_media_flows_both_ways(peer_role: DtlsRole) -> None:
     assert report is not None
     peer.receive(report[0])
     assert peer.received_rtp == [rtp(7, ssrc=0xAABBCCDD)] and peer.received_rtcp == [rtcp(0xAABBCCDD)]
-    assert transport.stats["rtp_in"] == 3 and transport.stats["rtp_out"] == 1
+    assert transport.rtp_in == 3 and transport.rtp_out == 1
 
 
 def test_dtls_and_srtp_only_from_checked_addresses() -> None:
@@ -186,6 +187,24 @@ def test_badly_signed_check_selects_nothing() -> None:
     assert response[1] == PEER and transport.stats["stun_error_response"] == 1
     assert transport.selected_address is None and transport.remote_addresses == ()
     assert transport.receive_datagram(peer.start_dtls()[0], PEER, 0.0) == []
+
+
+def signalled_fingerprint(name: str, cert: x509.Certificate) -> dict[str, str]:
+    """``sha-384``: the right one (spelt as some clients do); ``sha-512-wrong``: another's; ``md5``: unusable."""
+    if name == "md5" or name.endswith("-wrong"):
+        return {"algorithm": name.removesuffix("-wrong"), "value": "AB:CD"}
+    return {"algorithm": name.upper(), "value": fingerprint_of(cert, name).lower()}
+
+
+@pytest.mark.parametrize("signalled", [["sha-512"], ["sha-512-wrong", "sha-256"], ["md5", "sha-384"]])
+def test_a_fingerprint_by_another_hash_is_checked_sha256_first(signalled: list[str]) -> None:
+    """pymediasoup signals only aiortc's last a=fingerprint line (sha-512); with several, sha-256 is checked."""
+    transport, peer, _ = make()
+    fingerprints = [signalled_fingerprint(name, peer.certificate.certificate) for name in signalled]
+    transport.connect({"role": "client", "fingerprints": fingerprints})
+    pump(transport, peer, [peer.binding_request()])
+    pump(transport, peer, peer.start_dtls())
+    assert transport.connected and peer.connected
 
 
 def test_fingerprint_mismatch_closes_the_transport() -> None:
