@@ -49,6 +49,7 @@ def test_three_people_meet_in_chromium(node: str, tmp_path: Path) -> None:
             status = server.terminate()
         assert status == 0 and "Traceback" not in server.log_text(), server.log_text()
     print(f"network namespace: {'private, loopback only' if netns else 'none (host loopback)'}")
+    print(json.dumps(result))  # every measurement, shown when an assertion below fails
     ada = result["adaId"]
 
     # Two people: each decodes the other's video and gets the other's audio packets.

@@ -3,7 +3,7 @@
 import { Device } from "mediasoup-client";
 
 const FIRST_FRAME_POLL_MS = 20;
-const FIRST_FRAME_WAIT_MS = 5000;
+const FIRST_FRAME_WAIT_MS = 10000;
 
 function inboundRtp(report) {
   let found = null;

@@ -106,7 +106,7 @@ try {
   await step("bob pauses and resumes his consumers of ada", async () => {
     const rows = (await inbound(bob)).filter((r) => r.peerId === adaMe.id);
     for (const r of rows) await bob.evaluate((id) => window.__altegon.pauseConsumer(id), r.id);
-    await sleep(400); // what was on the way has arrived
+    await sleep(600); // what was on the way has arrived and been decoded
     const before = await inbound(bob);
     await sleep(1000);
     const after = await inbound(bob);
@@ -140,7 +140,7 @@ try {
     result.producerPaused = paused.got;
     result.mutedBadges = paused.badges;
     const audio = (await inbound(bob)).find((r) => r.peerId === adaMe.id && r.kind === "audio");
-    await sleep(300);
+    await sleep(500);
     const [m0, m1] = await over(bob, audio.id, 800);
     result.mutedAudio = [m0, m1];
     if (m1.packetsReceived !== m0.packetsReceived) throw new Error(`muted audio still arrives: ${JSON.stringify([m0, m1])}`);
@@ -172,7 +172,10 @@ try {
       return { ok: Boolean(row && row.framesDecoded > 0 && tile), row };
     });
     result.screen = screen.row;
-    result.screenShared = await events(bob, "screen:shared");
+    result.screenShared = (await until("bob gets screen:shared", 3000, async () => {
+      const got = await events(bob, "screen:shared");
+      return { ok: got.length > 0, got };
+    })).got;
     const out0 = await ada.evaluate(() => window.__altegon.outbound());
     await sleep(1000);
     const out1 = await ada.evaluate(() => window.__altegon.outbound());
@@ -189,7 +192,7 @@ try {
   const cyd = await step("cyd joins late", () => join(browser, "Cyd", adaMe.roomId));
   const cydMe = await me(cyd);
   await step("cyd receives everyone", async () => {
-    const rows = await until("cyd decodes every video", 5000, async () => {
+    const rows = await until("cyd decodes every video", 8000, async () => {
       const r = await inbound(cyd);
       const videos = r.filter((x) => x.kind === "video");
       return { ok: r.length === 5 && videos.every((x) => x.firstFrameMs !== null), rows: r };
