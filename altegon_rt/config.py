@@ -179,6 +179,13 @@ class SfuSection:
 
 
 @dataclass(frozen=True, slots=True)
+class DemoSection:
+    """The demo page (``/demo/meet``): where its built script bundle is (empty: the package's own)."""
+
+    bundle_dir: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class RealtimeSection:
     """The Socket.IO endpoints: Engine.IO heartbeat and sizes, per-connection limits, allowed origins.
 
@@ -276,6 +283,7 @@ class Config:
     speech: SpeechSection = field(default_factory=SpeechSection)
     geo: GeoSection = field(default_factory=GeoSection)
     sfu: SfuSection = field(default_factory=SfuSection)
+    demo: DemoSection = field(default_factory=DemoSection)
     realtime: RealtimeSection = field(default_factory=RealtimeSection)
     recording: RecordingSection = field(default_factory=RecordingSection)
     hls: HlsSection = field(default_factory=HlsSection)

@@ -34,6 +34,7 @@ from altegon_rt.api import (
 from altegon_rt.api.jsonio import error_body
 from altegon_rt.api.routing import Route, mount
 from altegon_rt.api.services import Services
+from altegon_rt.demo import ROUTES as DEMO_ROUTES
 from altegon_rt.errors import ApiError, StorageUnavailable
 from altegon_rt.rtk import ROUTES as RTK_ROUTES
 
@@ -54,6 +55,7 @@ ROUTES: tuple[Route, ...] = (
     *speech.ROUTES,
     *hls.ROUTES,
     *admin.ROUTES,
+    *DEMO_ROUTES,
     *not_built.ROUTES,
     *RTK_ROUTES,
 )

@@ -172,6 +172,15 @@ class Consumer:
         if self._active:
             self._producer.request_key_frame()
 
+    def transport_connected(self) -> None:
+        """Our transport just connected: if sending, ask for the key frame the peer has not had yet.
+
+        Past the producer's rate limit, which the request made on resume (dropped before we could send) would
+        otherwise hit; a transport connects once, so this adds at most one request per consumer.
+        """
+        if self._active:
+            self._producer.request_key_frame(force=True)
+
     # --- lifecycle ------------------------------------------------------------------------------------------
 
     def pause(self) -> None:

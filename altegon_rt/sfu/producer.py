@@ -163,12 +163,13 @@ class Producer:
             return None
         return buf, self._ring_ts[slot]
 
-    def request_key_frame(self) -> bool:
-        """Ask the sender for a key frame (PLI) unless one was asked for within the last 500 ms; whether sent."""
+    def request_key_frame(self, *, force: bool = False) -> bool:
+        """Ask the sender for a key frame (PLI) unless one was asked for within the last 500 ms (or ``force``);
+        whether sent."""
         if self.closed or self.kind != "video":
             return False
         now = self._clock()
-        if now - self._last_key_frame_request < KEY_FRAME_INTERVAL_S:
+        if not force and now - self._last_key_frame_request < KEY_FRAME_INTERVAL_S:
             self.stats["key_frame_request_limited"] += 1
             return False
         self._last_key_frame_request = now

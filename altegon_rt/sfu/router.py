@@ -69,6 +69,7 @@ class Transport:
             port=port,
             on_rtp=self.receive_rtp,
             on_rtcp=self.receive_rtcp,
+            on_connected=self._connected,
         )
         self.id: TransportId = self.webrtc.id
         self.app_data = dict(app_data or {})
@@ -80,6 +81,7 @@ class Transport:
         self._router = router
         self._producer_by_ssrc: dict[int, Producer] = {}
         self._consumer_by_ssrc: dict[int, Consumer] = {}
+        self._next_consumer_mid = 0  # mediasoup's nextMidForConsumers
         self.rtcp_ssrc = secrets.randbits(32) or 1  # the sender SSRC of our receiver reports to this peer
 
     def produce(
@@ -213,6 +215,27 @@ class Transport:
 
     # --- children and lifecycle -----------------------------------------------------------------------------
 
+    def _take_consumer_mid(self) -> str:
+        """The next MID for a consumer of this transport, unique on it ("0", "1", ...), as mediasoup gives.
+
+        mediasoup-client puts it in the SDP of the consumer's m= section; without one it numbers sections
+        itself from the receivers it has, which gives two consumers set up in one batch the same MID and
+        makes the browser refuse the whole offer ("Duplicate a=mid value").
+        """
+        mid = str(self._next_consumer_mid)
+        self._next_consumer_mid += 1
+        return mid
+
+    def _connected(self, _webrtc: WebRtcTransport) -> None:
+        """SRTP is up: consumers resumed before now ask for a key frame again (as mediasoup's do on connect).
+
+        A consumer is usually resumed while its transport still connects (mediasoup-client connects on the
+        first consume), so the key frame its resume asked for arrived when nothing could be sent and was
+        dropped; without a new one the peer would decode nothing until the sender's next key frame.
+        """
+        for consumer in self.consumers.values():
+            consumer.transport_connected()
+
     def _add_consumer(self, consumer: Consumer) -> None:
         self.consumers[consumer.id] = consumer
         self._consumer_by_ssrc[consumer.ssrc] = consumer
@@ -323,6 +346,7 @@ class Router:
             params = ortc.consumer_rtp_parameters(producer.consumable_rtp_parameters, rtp_capabilities)
         except ortc.UnsupportedError as exc:
             raise UnsupportedError(str(exc)) from exc
+        params["mid"] = transport._take_consumer_mid()
         consumer = Consumer(
             producer=producer,
             rtp_parameters=params,

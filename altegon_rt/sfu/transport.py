@@ -142,6 +142,7 @@ class WebRtcTransport:
         certificate: our DTLS identity (shared by all transports of a server, as mediasoup's worker does).
         announced_ip: the address the peer should send to; ``port`` is the UDP server's port.
         on_rtp: called with every decrypted RTP packet; ``on_rtcp`` with every decrypted RTCP compound.
+        on_connected: called once, when DTLS is done and SRTP keys are in place (media can flow).
     """
 
     def __init__(
@@ -152,6 +153,7 @@ class WebRtcTransport:
         port: int,
         on_rtp: PacketHandler,
         on_rtcp: PacketHandler | None = None,
+        on_connected: Callable[[WebRtcTransport], None] | None = None,
     ) -> None:
         self.id = TransportId(str(uuid.uuid4()))
         credentials = random_credentials()
@@ -164,6 +166,7 @@ class WebRtcTransport:
         self._certificate = certificate
         self._on_rtp = on_rtp
         self._on_rtcp = on_rtcp
+        self._on_connected = on_connected
         self._dtls: DtlsSession | None = None
         self._dtls_address: Address | None = None  # where the handshake talks (and retransmits) to
         self._srtp_in: Session | None = None
@@ -377,6 +380,8 @@ class WebRtcTransport:
         # told otherwise (mediasoup's SrtpSession sets the same flag).
         outbound.allow_repeat_tx = True
         self._srtp_in, self._srtp_out = Session(policy=inbound), Session(policy=outbound)
+        if self._on_connected is not None:
+            self._on_connected(self)
         return []
 
     def _protect_rtcp(self, packet: bytes) -> tuple[bytes, Address] | None:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 _URL = re.compile(r"altegon-rt listening on (https?://\S+)")
@@ -30,14 +30,17 @@ class ServerProcess:
         args: tuple[str, ...] = (),
         *,
         start_timeout_s: float = 60.0,
+        wrapper: Sequence[str] = (),
     ) -> None:
+        """``wrapper`` goes before the command, e.g. ``("nsenter", "--net=/proc/PID/ns/net", "--")`` to run the
+        server in another network namespace (it must exec the server, so signals reach it)."""
         self.data_dir = data_dir
         self.log_lines: list[str] = []
         self._lines_changed = threading.Condition()
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("ALTEGON_")}
         full_env.update({"ALTEGON_AUTH_JWT_SECRET": TEST_SECRET, "ALTEGON_AUTH_SCRYPT_N": "1024"})
         full_env.update(env or {})
-        argv = [sys.executable, "-m", "altegon_rt", "serve", "--host", "127.0.0.1", "--http-port", "0",
+        argv = [*wrapper, sys.executable, "-m", "altegon_rt", "serve", "--host", "127.0.0.1", "--http-port", "0",
                 "--data-dir", str(data_dir), "--udp-port", "0", *args]  # fmt: skip
         self.proc = subprocess.Popen(
             argv, env=full_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

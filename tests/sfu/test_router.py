@@ -78,9 +78,13 @@ class Room:
         self.peers: dict[Address, WebRtcPeer] = {}
         self.lose: dict[Address, int] = {}  # how many of the next datagrams to each peer are lost on the way
 
-    def connect(self, address: Address) -> tuple[Transport, WebRtcPeer]:
+    def transport(self) -> Transport:
         transport = self.router.create_webrtc_transport(certificate=CERT, announced_ip="192.0.2.1", port=40000)
         self.server.register(transport.webrtc)
+        return transport
+
+    def connect(self, address: Address, transport: Transport | None = None) -> tuple[Transport, WebRtcPeer]:
+        transport = transport or self.transport()
         peer = WebRtcPeer(transport.webrtc.ice_parameters.as_dict(), transport.webrtc.dtls_parameters.as_dict())
         transport.webrtc.connect(peer.dtls_parameters)
         self.peers[address] = peer
@@ -341,3 +345,41 @@ def test_header_extensions_are_renumbered_to_the_routers_ids(room: Room) -> None
     # The producer's mid and transport-wide sequence number are its own transport's, not the consumer's.
     assert got.extensions() == {ids[ortc.URI_ABS_SEND_TIME]: b"\x01\x02\x03", ids[ortc.URI_VIDEO_ORIENTATION]: b"\x01"}
     assert got.payload == RtpPacket.parse(media(1)).payload
+
+
+def test_consumers_of_one_transport_get_distinct_mids_as_mediasoup_client_needs(room: Room) -> None:
+    # mediasoup-client sets up consumers requested together in one SDP offer, with each one's MID from us.
+    a, _ = room.connect(ADDR_A)
+    b, _ = room.connect(ADDR_B)
+    video = a.produce("video", CHROME_VP8, {"source": "camera"})
+    caps = room.router.rtp_capabilities
+    mids = [room.router.consume(b, video.id, caps).rtp_parameters["mid"] for _ in range(3)]
+    assert mids == ["0", "1", "2"]
+    assert room.router.consume(a, video.id, caps).rtp_parameters["mid"] == "0"  # numbered per transport
+
+
+def test_a_consumer_resumed_before_its_transport_connects_asks_for_a_key_frame_on_connect(room: Room) -> None:
+    # mediasoup-client resumes a consumer while its receive transport is still connecting: the key frame asked
+    # for then cannot be sent, so connecting asks again, even within the producer's 500 ms rate limit.
+    a, peer_a = room.connect(ADDR_A)
+    producer = a.produce("video", CHROME_VP8, {"source": "camera"})
+    b = room.transport()
+    consumer = room.router.consume(b, producer.id, room.router.rtp_capabilities)
+    consumer.resume()
+    room.send(ADDR_A, [])
+    assert plis(peer_a) == [VP8_SSRC]
+    room.rtp(ADDR_A, [media(1)])  # the key frame: dropped, b is not connected
+    room.clock.now += 0.1
+    _, peer_b = room.connect(ADDR_B, b)
+    assert plis(peer_a) == [VP8_SSRC, VP8_SSRC] and producer.stats["pli_out"] == 2
+    room.rtp(ADDR_A, [media(2)])
+    assert [p.ssrc for p in received(peer_b)] == [consumer.ssrc]
+
+
+def test_a_paused_consumer_asks_nothing_when_its_transport_connects(room: Room) -> None:
+    a, peer_a = room.connect(ADDR_A)
+    producer = a.produce("video", CHROME_VP8, {"source": "camera"})
+    b = room.transport()
+    room.router.consume(b, producer.id, room.router.rtp_capabilities)
+    room.connect(ADDR_B, b)
+    assert plis(peer_a) == [] and producer.stats["pli_out"] == 0
