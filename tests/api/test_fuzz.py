@@ -23,8 +23,17 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
     max_leaves=20,
 )
+
+
 # Bodies shaped like the real ones, with each field replaced by anything at all.
-FIELD_NAMES = sorted({f.name for r in ROUTES if r.body for f in r.body.fields} | {"email", "userName", " endTime"})
+def _body_fields(body: Any) -> list[str]:
+    """A route body's field names: our Schema's fields, or a RealtimeKit JSON Schema's properties."""
+    if hasattr(body, "fields"):
+        return [f.name for f in body.fields]
+    return list(body.schema.get("properties", {}))
+
+
+FIELD_NAMES = sorted({n for r in ROUTES if r.body for n in _body_fields(r.body)} | {"email", "userName", " endTime"})
 near_valid = st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=8)
 raw_bodies = (
     st.binary(max_size=300)
