@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from altegon_rt.media.fmp4 import Sample, TrackRun, boxes, fragment
+from altegon_rt.media.fmp4 import Sample, TrackRun, annexb_to_length_prefixed, boxes, fragment
 from altegon_rt.media.ingest import GrowingFile
 from altegon_rt.media.playlist import MediaPlaylist
 from altegon_rt.media.segmenter import PartReady, Segmenter, SegmentReady
@@ -133,15 +133,17 @@ def run_worker(tmp: Path, webm: bytes, pieces: int = 8, **overrides: Any) -> tup
 def probe_segment(init: bytes, data: bytes) -> dict[str, Any]:
     with av.open(io.BytesIO(init + data)) as container:  # packets must not outlive their container
         codecs = sorted(s.codec_context.name for s in container.streams)
-        video, audio = [], []
+        video, audio, decoded = [], [], 0
         for p in container.demux():
             if p.dts is not None:
                 kind = p.stream.type
                 (video if kind == "video" else audio).append((p.pts * p.time_base, p.duration * p.time_base,
                                                                bool(p.is_keyframe)))  # fmt: skip
+                if kind == "video":
+                    decoded += len(p.decode())  # a player decodes: demuxing alone misses a bad sample format
     (first, _, key_first), (last, last_duration, _) = video[0], video[-1]
     return {"codecs": codecs, "key_first": key_first, "span": float(last + last_duration - first),
-            "audio": len(audio)}  # fmt: skip
+            "audio": len(audio), "video": len(video), "decoded": decoded}  # fmt: skip
 
 
 @pytest.mark.parametrize("codec", ["vp8", "vp9", "h264"])
@@ -165,6 +167,7 @@ def test_worker_makes_ll_hls_from_webm(tmp_path: Path, codec: str) -> None:
             probe = probe_segment(init, data)
             assert probe["codecs"] == ["aac", "h264"] and probe["key_first"], probe
             assert probe["span"] <= 2.0 + 0.04 and probe["audio"] > 0, probe
+            assert probe["decoded"] == probe["video"], probe  # every sample decodes on its own segment
     playlist.end()
     parsed = check(playlist.render())
     assert sum(s.duration for s in parsed.segments) == pytest.approx(7.0, abs=0.1)
@@ -206,3 +209,10 @@ def test_damaged_streams_end_in_events_never_in_an_exception(tmp_path: Path, dat
     assert status in (0, FATAL_EXIT)
     assert events and events[-1]["type"] in ("end", "fatal")
     assert all(e["type"] in ("init", "part", "segment", "error", "end", "fatal") for e in events)
+
+
+def test_annex_b_access_units_become_length_prefixed_nal_units() -> None:
+    sps, pps, idr = b"\x67\x42\xc0\x1f\xaa", b"\x68\xce\x3c\x80", b"\x65" + b"\x88\x00\x01\x02" * 100
+    annexb = b"\x00\x00\x00\x01" + sps + b"\x00\x00\x01" + pps + b"\x00\x00\x01" + idr + b"\x00\x00"
+    assert annexb_to_length_prefixed(annexb) == b"".join(len(n).to_bytes(4, "big") + n for n in (sps, pps, idr))
+    assert annexb_to_length_prefixed(b"") == b""
