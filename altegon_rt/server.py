@@ -53,6 +53,7 @@ from altegon_rt.realtime.sfu_rooms import SfuRooms
 from altegon_rt.realtime.sockets import build_socket_servers
 from altegon_rt.realtime.stream import StreamSocket
 from altegon_rt.rtc.dtls import generate_certificate
+from altegon_rt.rtk.media import RtkMedia
 from altegon_rt.rtk.presence import watch_participants
 from altegon_rt.rtk.service import RtkServices
 from altegon_rt.sfu.udp import UdpServer
@@ -224,6 +225,7 @@ class Server:
         live = services.live = LiveStreams(self.config.hls, self.config.data_dir / "hls")
         StreamSocket(sockets_by_path["/stream/socket.io/"], live)
         watch_participants(sockets_by_path["/sfu/socket.io/"], rtk.webhooks)
+        rtk.media = self._rtk_media(services, live)
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()
         async with trio.open_nursery() as front:
@@ -232,6 +234,7 @@ class Server:
             log.info("altegon-rt SFU media on udp %s:%d", host, port)
             await front.start(live.run)  # live streams' workers, ended with the front nursery
             await front.start(rtk.webhooks.run)  # RealtimeKit webhook deliveries
+            await front.start(rtk.media.run)  # RealtimeKit recordings and livestreams (SFU taps)
             for socket_server in sockets_by_path.values():
                 await front.start(socket_server.run)
             await front.start(recording.run)  # compose jobs and the tracks' fsync timer
@@ -256,7 +259,7 @@ class Server:
 
     async def _sfu(self, socket_server: SocketServer) -> UdpServer:
         """The SFU: one UDP server shared by every room's Router, and its signalling socket."""
-        rooms = SfuRooms()
+        rooms = self._sfu_rooms = SfuRooms()
         udp = UdpServer(self.config.server.host, self.config.sfu.udp_port, after_datagram=rooms.take_outgoing,
                         on_closed=rooms.handle_transport_closed, on_tick=rooms.tick)  # fmt: skip
         certificate = await trio.to_thread.run_sync(generate_certificate)
@@ -265,6 +268,14 @@ class Server:
                   screen_shares_per_room=self.config.sfu.screen_shares_per_room,
                   connect_timeout_s=self.config.sfu.connect_timeout_s)  # fmt: skip
         return udp
+
+    def _rtk_media(self, services: Services, live: LiveStreams) -> RtkMedia:
+        """RealtimeKit recordings and livestreams: taps on the SFU's rooms, our composer and HLS pipeline."""
+        assert services.blobs is not None, "built in run()"
+        cfg = self.config
+        jobs = ComposeJobs(cfg.recording, cfg.storage_quota, services.store, services.blobs, lambda *a, **k: None)
+        return RtkMedia(services.store, services.rtk.webhooks, self._sfu_rooms, live, jobs,
+                        cfg.data_dir / "rtk-recordings")  # fmt: skip
 
     def _recording(self, socket_server: SocketServer, services: Services) -> RecordingSocket:
         """The recording server socket: tracks under ``<data dir>/recordings``, composed by worker processes."""

@@ -106,29 +106,3 @@ def init_section(muxer_output: bytes) -> bytes:
     if set(kept) != {b"ftyp", b"moov"}:
         raise ValueError("the muxer output has no ftyp and moov")
     return kept[b"ftyp"] + kept[b"moov"]
-
-
-def annexb_to_length_prefixed(data: bytes) -> bytes:
-    """An H.264 access unit with Annex B start codes as ISO/IEC 14496-15 samples need it: each NAL unit with a
-    4-byte big-endian length instead (what ``avcC``'s ``lengthSizeMinusOne = 3`` declares).
-
-    libx264 writes start codes, and FFmpeg's mp4 muxer converts them when *it* writes the samples; our
-    fragments carry the encoder's bytes themselves. Only for data known to be Annex B: a length-prefixed sample
-    can start with the bytes of a start code (a 256-511 byte NAL unit's length is ``00 00 01 xx``).
-    """
-    out = bytearray()
-    starts: list[int] = []  # the offset of each NAL unit's first byte
-    i, n = 0, len(data)
-    while True:
-        i = data.find(b"\x00\x00\x01", i)
-        if i < 0:
-            break
-        starts.append(i + 3)
-        i += 3
-    for index, start in enumerate(starts):
-        end = starts[index + 1] - 3 if index + 1 < len(starts) else n
-        while end > start and data[end - 1] == 0:  # trailing zeros: a 4-byte start code's first byte, or padding
-            end -= 1
-        if end > start:
-            out += struct.pack(">I", end - start) + data[start:end]
-    return bytes(out)

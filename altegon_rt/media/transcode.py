@@ -23,7 +23,8 @@ from typing import Any
 import av
 import av.error
 
-from altegon_rt.media.fmp4 import Sample, annexb_to_length_prefixed, init_section
+from altegon_rt.media.fmp4 import Sample, init_section
+from altegon_rt.rtc.depacketize import length_prefixed
 
 PROBE_OPTIONS = {"probesize": "32", "analyzeduration": "0"}  # answer after the first chunk (media.md)
 VIDEO_DECODERS = {"vp8", "vp9", "h264"}
@@ -204,7 +205,7 @@ class Transcoder:
 
     def _video_samples(self, packets: list[Any]) -> list[Encoded]:
         scale = Fraction(1, 1000) / self.video_out.time_base
-        return [Encoded("video", Sample(annexb_to_length_prefixed(bytes(p)), round(p.dts * scale), round(p.pts * scale),
+        return [Encoded("video", Sample(length_prefixed(bytes(p)), round(p.dts * scale), round(p.pts * scale),
                                         round((p.duration or 0) * scale), bool(p.is_keyframe)))
                 for p in packets if p.dts is not None]  # fmt: skip
 

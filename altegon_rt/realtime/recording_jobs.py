@@ -130,6 +130,19 @@ class ComposeJobs:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(lambda: (request.folder / OUTPUT_PART).unlink(missing_ok=True))
 
+    async def compose_and_store(self, request: JobRequest) -> dict[str, Any]:
+        """Compose and store a recording in one of the slots, without the socket's status changes (the
+        RealtimeKit recordings keep their own); the ``done`` report merged with the blob row, or
+        :class:`JobFailed`. Progress events go to ``emit`` as usual."""
+        try:
+            async with self._slots:
+                done = await self._compose(request)
+                stored = await self._store_mp4(request, done)
+            return {**done, **stored}
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(lambda: (request.folder / OUTPUT_PART).unlink(missing_ok=True))
+
     def _emit(self, request: JobRequest, event: str, **fields: Any) -> None:
         self.emit(event, {"recordingId": request.recording_id, **fields}, to=request.room)
 

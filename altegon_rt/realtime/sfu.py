@@ -156,6 +156,8 @@ class SfuSocket:
         current = self.peers.get(sock.sid)
         if current is not None:
             raise SocketError("already_joined", f"this connection is in room {current.room_id}; exitRoom first")
+        if getattr(sock.principal, "sfu_room_id", None) == room_id:
+            self.rooms.plan_named(room_id, RoomMode.MEETING)  # a RealtimeKit participant joins its meeting's room
         room = self.rooms.open(room_id)
         if len(room.peers) >= MAX_PEERS_PER_ROOM:
             raise SocketError("room_full", f"room {room_id} has {MAX_PEERS_PER_ROOM} peers already")

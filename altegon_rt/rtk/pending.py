@@ -1,7 +1,8 @@
 """RealtimeKit routes declared with their request schemas but not built yet: each answers 501.
 
-Sessions, recordings, livestreams, analytics and the active session (kick, polls) need the SFU, recorder and
-HLS wiring of a later step. Until then each route authenticates like the others (401/403, then 404 for an
+Sessions and the active session (kick, polls) need wiring of a later step; independent livestreams (``POST
+/livestreams``) need an RTMP ingest we do not have (recordings and meeting livestreams: ``recordings.py``,
+``livestreams.py``). Until then each route authenticates like the others (401/403, then 404 for an
 unknown app) and answers 501 ``not_implemented`` naming the feature, never something that looks like data.
 A route moves to its own module when its feature is built.
 """
@@ -150,28 +151,6 @@ _PENDING: tuple[tuple[str, str, str, tuple[Field, ...], tuple[Field, ...], Any],
     ("GET", "/sessions/{session_id}/summary", "RealtimeKit session summaries", (SESSION,), (), None),
     ("POST", "/sessions/{session_id}/summary", "RealtimeKit session summaries", (SESSION,), (), None),
     ("GET", "/sessions/peer-report/{peer_id}", "RealtimeKit peer reports", (PEER,), (TEXT["filters"],), None),
-    (
-        "GET",
-        "/recordings",
-        "RealtimeKit recordings",
-        (),
-        (
-            *TIME_RANGE,
-            BoolQuery("expired", "boolean", required=False),
-            TEXT["meeting_id"],
-            *PAGE_QUERY,
-            TEXT["search"],
-            TEXT["sort_by"],
-            TEXT["sort_order"],
-            TEXT["status"],
-        ),
-        None,
-    ),
-    ("POST", "/recordings", "RealtimeKit recordings", (), (), START_RECORDING),
-    ("GET", "/recordings/active-recording/{meeting_id}", "RealtimeKit recordings", (MEETING,), (), None),
-    ("GET", "/recordings/{recording_id}", "RealtimeKit recordings", (RECORDING,), (), None),
-    ("PUT", "/recordings/{recording_id}", "RealtimeKit recordings", (RECORDING,), (), RECORDING_ACTION),
-    ("POST", "/recordings/track", "RealtimeKit track recordings", (), (), TRACK_RECORDING),
     ("GET", "/meetings/{meeting_id}/active-session", "RealtimeKit active sessions", (MEETING,), (), None),
     ("POST", "/meetings/{meeting_id}/active-session/kick", "RealtimeKit kicking participants", (MEETING,), (), KICK),
     (
@@ -184,42 +163,6 @@ _PENDING: tuple[tuple[str, str, str, tuple[Field, ...], tuple[Field, ...], Any],
     ),
     ("POST", "/meetings/{meeting_id}/active-session/poll", "RealtimeKit polls", (MEETING,), (), POLL),
     ("POST", "/livestreams", "RealtimeKit livestreams", (), (), NAME_ONLY),
-    (
-        "GET",
-        "/livestreams",
-        "RealtimeKit livestreams",
-        (),
-        (
-            *TIME_RANGE,
-            BoolQuery("exclude_meetings", "boolean", required=False),
-            *PAGE_QUERY,
-            TEXT["sort_order"],
-            TEXT["status"],
-        ),
-        None,
-    ),
-    ("POST", "/meetings/{meeting_id}/active-livestream/stop", "RealtimeKit livestreams", (MEETING,), (), None),
-    ("POST", "/meetings/{meeting_id}/livestreams", "RealtimeKit livestreams", (MEETING,), (), START_LIVESTREAM),
-    ("GET", "/analytics/livestreams/overall", "RealtimeKit livestream analytics", (), TIME_RANGE, None),
-    ("GET", "/analytics/daywise", "RealtimeKit analytics", (), (TEXT["start_date"], TEXT["end_date"]), None),
-    ("GET", "/meetings/{meeting_id}/active-livestream", "RealtimeKit livestreams", (MEETING,), (), None),
-    (
-        "GET",
-        "/livestreams/sessions/{livestream_session_id}",
-        "RealtimeKit livestream sessions",
-        (LIVESTREAM_SESSION,),
-        (),
-        None,
-    ),
-    (
-        "GET",
-        "/livestreams/{livestream_id}/active-livestream-session",
-        "RealtimeKit livestream sessions",
-        (LIVESTREAM,),
-        (),
-        None,
-    ),
-    ("GET", "/livestreams/{livestream_id}", "RealtimeKit livestreams", (LIVESTREAM,), PAGE_QUERY, None),
 )
 
 

@@ -24,6 +24,7 @@ class RtkServices:
         self.participant_tokens = ParticipantTokens(secret, config.participant_token_lifetime_s)
         self.gate = ParticipantGate(self.participant_tokens, store)
         self.webhooks = WebhookDispatcher(config, store)
+        self.media: Any = None  # RtkMedia (recordings, livestreams), set by the Server once the SFU and HLS exist
         # Apps are never deleted, so an (account, app) pair once found stays valid: no lookup per request.
         self._known_apps: set[tuple[str, str]] = set()
 

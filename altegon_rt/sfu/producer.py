@@ -1,5 +1,7 @@
 """Producer (mediasoup's): one media stream a peer sends, mapped onto the router's payload types and SSRC.
 
+Taps (:mod:`altegon_rt.sfu.tap`) get every forwarded packet after the consumers, in-process.
+
 Incoming packets are rewritten once into the router's form (mapped payload type) and kept in a ring of the
 last :data:`BUFFER_SIZE` packets, indexed by sequence number, so that a consumer's NACK is answered from here
 without asking the sender (RFC 4585 §6.2.1). Each consumer then rewrites SSRC, sequence number and timestamp
@@ -26,6 +28,7 @@ from altegon_rt.sfu.reports import ReceptionStats
 
 if TYPE_CHECKING:
     from altegon_rt.sfu.consumer import Consumer, ConsumerId
+    from altegon_rt.sfu.tap import Tap
 
 ProducerId = NewType("ProducerId", str)
 
@@ -84,6 +87,7 @@ class Producer:
         self.observer = Observer()
         self.stats: collections.Counter[str] = collections.Counter()
         self.consumers: dict[ConsumerId, Consumer] = {}
+        self.taps: list[Tap] = []  # in-process readers (recorders, live streams): sfu/tap.py
         self._send_rtcp, self._clock, self._on_close = send_rtcp, clock, on_close
         encoding = rtp_parameters["encodings"][0]
         self.ssrc: int = encoding["ssrc"]
@@ -132,6 +136,9 @@ class Producer:
             return
         for consumer in self.consumers.values():
             consumer._forward(buf, seq, timestamp)
+        if self.taps:
+            for tap in self.taps:
+                tap._receive(buf, seq, timestamp, now)
 
     def _receive_rtx(self, data: bytes, now: float) -> None:
         # Off the hot path (only repairs): parsing into objects is fine here.
@@ -210,6 +217,9 @@ class Producer:
         for consumer in list(self.consumers.values()):
             consumer._producer_closed()
         self.consumers.clear()
+        for tap in list(self.taps):
+            tap._producer_closed()
+        self.taps.clear()
         self._ring_buf = [None] * BUFFER_SIZE
         self.observer.emit("transportclose" if event == "transportclose" else "close", reason)
         self.observer.close()

@@ -225,8 +225,9 @@ class Peer:
                 if event == name:
                     return data
 
-    async def connect(self, url: str) -> None:
-        await self.sio.connect(url, socketio_path=PATH, transports=["websocket"], wait_timeout=WAIT_S)
+    async def connect(self, url: str, token: str | None = None) -> None:
+        await self.sio.connect(url, socketio_path=PATH, transports=["websocket"], wait_timeout=WAIT_S,
+                               auth={"token": token} if token else None)  # fmt: skip
 
     async def join(self, room_id: str) -> None:
         await self.call("join", {"room_id": room_id, "name": self.name})
@@ -389,13 +390,16 @@ async def producer_closed(a: Peer, b: Peer, video: Producer, consumer: Consumer)
     report("producerClosed", event=event, packetsBefore=before, packetsAfter=after, resumeAfterClose=resumed)
 
 
-async def produce_only(url: str, room_id: str) -> None:
-    """Produce the pattern as VP8 in ``room_id`` until standard input closes."""
+async def produce_only(url: str, room_id: str, token: str | None = None, audio: bool = False) -> None:
+    """Produce the pattern as VP8 (and with ``audio`` the tone as Opus) in ``room_id`` until standard input
+    closes; ``token``: a RealtimeKit participant token to connect with."""
     peer = Peer("aiortc")
     try:
-        await peer.connect(url)
+        await peer.connect(url, token)
         await peer.join(room_id)
         video = await peer.produce(PatternTrack(), "video/VP8")
+        if audio:
+            await peer.produce(ToneTrack())
         report("produced", producerId=video.id, peerId=peer.sio.get_sid())
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     finally:
@@ -410,13 +414,16 @@ def main(argv: list[str] | None = None) -> None:
     forward_args.add_argument("--video-codec", choices=["VP8", "H264"], default="VP8")
     forward_args.add_argument("--consume-delay", type=float, default=0.0, help="seconds B waits before consuming")
     forward_args.add_argument("--drop-every", type=int, default=0, help="drop every Nth video packet to B")
-    sub.add_parser("produce").add_argument("--room", required=True)
+    produce_args = sub.add_parser("produce")
+    produce_args.add_argument("--room", required=True)
+    produce_args.add_argument("--token", help="a RealtimeKit participant token")
+    produce_args.add_argument("--audio", action="store_true", help="also produce the tone as Opus")
     args = parser.parse_args(argv)
     loopback_only()
     if args.scenario == "forward":
         asyncio.run(forward(args.url, args.video_codec, args.consume_delay, args.drop_every))
     else:
-        asyncio.run(produce_only(args.url, args.room))
+        asyncio.run(produce_only(args.url, args.room, args.token, args.audio))
 
 
 if __name__ == "__main__":

@@ -82,10 +82,11 @@ def test_aiortc_peers_send_and_receive_audio_and_video_through_the_sfu(
 
 
 @contextmanager
-def aiortc_producer(url: str, room_id: str) -> Iterator[dict[str, Any]]:
-    """An aiortc peer producing VP8 in ``room_id`` until the block ends; its ``produced`` report."""
+def aiortc_producer(url: str, room_id: str, *extra: str) -> Iterator[dict[str, Any]]:
+    """An aiortc peer producing VP8 in ``room_id`` until the block ends; its ``produced`` report. ``extra``:
+    more arguments of ``aiortc_peer produce`` (``--token``, ``--audio``)."""
     proc = subprocess.Popen(
-        peer_command(url, "produce", "--room", room_id), cwd=ROOT, text=True,
+        peer_command(url, "produce", "--room", room_id, *extra), cwd=ROOT, text=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()

@@ -16,12 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from altegon_rt.media.fmp4 import Sample, TrackRun, annexb_to_length_prefixed, boxes, fragment
+from altegon_rt.media.fmp4 import Sample, TrackRun, boxes, fragment
 from altegon_rt.media.ingest import GrowingFile
 from altegon_rt.media.playlist import MediaPlaylist
 from altegon_rt.media.segmenter import PartReady, Segmenter, SegmentReady
 from altegon_rt.media.worker import Events, StreamWorker
 from altegon_rt.media.workers import FATAL_EXIT
+from altegon_rt.rtc.depacketize import length_prefixed
 from tests.media.hls_rules import check
 from tests.media.webm import chunks, make_webm
 
@@ -214,5 +215,5 @@ def test_damaged_streams_end_in_events_never_in_an_exception(tmp_path: Path, dat
 def test_annex_b_access_units_become_length_prefixed_nal_units() -> None:
     sps, pps, idr = b"\x67\x42\xc0\x1f\xaa", b"\x68\xce\x3c\x80", b"\x65" + b"\x88\x00\x01\x02" * 100
     annexb = b"\x00\x00\x00\x01" + sps + b"\x00\x00\x01" + pps + b"\x00\x00\x01" + idr + b"\x00\x00"
-    assert annexb_to_length_prefixed(annexb) == b"".join(len(n).to_bytes(4, "big") + n for n in (sps, pps, idr))
-    assert annexb_to_length_prefixed(b"") == b""
+    assert length_prefixed(annexb) == b"".join(len(n).to_bytes(4, "big") + n for n in (sps, pps, idr))
+    assert length_prefixed(b"") == b""
