@@ -87,13 +87,12 @@ async def test_a_meeting_is_recorded_to_mp4_and_livestreamed_to_hls(
         base = playlist_url.rsplit("/", 1)[0]
         init = (await client.get(f"{base}/{playlist.segments[0].map_uri or 'init0.mp4'}")).content
         segment = (await client.get(f"{base}/{playlist.segments[0].uri}")).content
-        # Demuxed, not decoded: the HLS worker's transcoded H.264 samples are in Annex B form under an avcC
-        # sample entry, which FFmpeg's decoder refuses (a bug of media/transcode.py + fmp4.py, reported).
         with av.open(io.BytesIO(init + segment)) as container:
             video = [p for p in container.demux(container.streams.video[0]) if p.size]
             assert container.streams.video[0].codec_context.width == 320
         assert len(video) > 10 and video[0].is_keyframe
-        assert probe(init + segment)["audio"] > 10
+        decoded = probe(init + segment)
+        assert decoded["audio"] > 10 and decoded["video"] > 10 and decoded["errors"] == 0, decoded
         r = await client.post(account.app(f"/meetings/{meeting_id}/active-livestream/stop"), headers=account.headers)
         assert r.status_code == 200, r.text
         await trio.sleep(2)  # a few seconds of recording
