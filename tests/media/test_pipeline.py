@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from altegon_rt.media import FATAL_EXIT
 from altegon_rt.media.fmp4 import Sample, TrackRun, boxes, fragment
 from altegon_rt.media.ingest import GrowingFile
 from altegon_rt.media.playlist import MediaPlaylist
 from altegon_rt.media.segmenter import PartReady, Segmenter, SegmentReady
 from altegon_rt.media.worker import Events, StreamWorker
-from altegon_rt.media.workers import FATAL_EXIT
 from tests.media.hls_rules import check
 from tests.media.webm import chunks, make_webm
 
@@ -92,7 +92,8 @@ def test_a_full_part_is_published_without_waiting_for_the_next_frame() -> None:
     assert all(isinstance(p, PartReady) and p.duration_s == pytest.approx(0.5, abs=0.002) for p in parts)
     assert [p.independent for p in parts] == [True, False, False, False]
     first_of_next = segmenter.push_video(Sample(b"v", 2000, 2000, 0, True))
-    assert [type(o) for o in first_of_next] == [SegmentReady] and first_of_next[0].duration_s == pytest.approx(2.0, abs=0.01)
+    assert [type(o) for o in first_of_next] == [SegmentReady]
+    assert first_of_next[0].duration_s == pytest.approx(2.0, abs=0.01)
     final = segmenter.flush()
     assert [type(o) for o in final] == [PartReady, SegmentReady]
 
