@@ -16,3 +16,5 @@ Recordings:
 - ``recording.py``: recording tracks appended to disk (fsync policy, track list) and the composing job's format.
 - ``compose.py``: a worker process that joins a recording's tracks into one MP4 (H.264 + AAC, faststart).
 """
+
+FATAL_EXIT = 3  # a stream worker's exit status when the stream itself cannot be processed (not restarted)

@@ -30,8 +30,9 @@ from typing import Any
 import trio
 
 from altegon_rt.config import HlsSection
+from altegon_rt.media import FATAL_EXIT
 from altegon_rt.media.playlist import MediaPlaylist, PlaylistError
-from altegon_rt.media.workers import FATAL_EXIT, WorkerProcess
+from altegon_rt.media.workers import WorkerProcess
 
 log = logging.getLogger(__name__)
 

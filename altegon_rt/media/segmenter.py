@@ -7,9 +7,13 @@ the encoders, and gives back :class:`PartReady` and :class:`SegmentReady` with t
   on that grid). When the source's keyframes are too far apart (H.264 passed through), a segment is cut
   without one rather than exceed ``max_segment_s`` (what keeps ``EXT-X-TARGETDURATION`` honest); that
   segment's first part is then not ``INDEPENDENT``.
-- Parts are cut on the video timeline before a frame that would make the part longer than ``part_s``. A
-  part's listed duration is its span on that timeline, capped at ``part_s`` (a gap in the source longer
-  than a part is the only case where the cap applies); a segment's duration is the sum of its parts'.
+- Parts are cut on the video timeline before a frame that would make the part longer than ``part_s``, and
+  closed as soon as the next frame (expected one frame interval later) would not fit, rather than when it
+  arrives: a browser sends a chunk a second, so waiting for the next frame would hold the last part of
+  each chunk back a whole second. The last sample of such a part lasts one frame interval. A part's listed
+  duration is its span on that timeline, capped at ``part_s`` (a gap in the source longer than a part is
+  the only case where the cap applies); a segment's duration is the sum of its parts'. A segment is closed
+  when its next keyframe arrives (its parts are all listed by then).
 - Audio is interleaved by time: a part takes the audio samples that start before its end, so audio that
   arrives ahead of the video (Chrome sends it up to a second early) waits for its part instead of being
   cut away. A stream without video is cut on the audio timeline alone.
@@ -24,6 +28,7 @@ from altegon_rt.media.fmp4 import Sample, TrackRun, fragment
 
 DEFAULT_FRAME_S = 1 / 30
 MAX_AUDIO_QUEUE = 2000  # AAC frames (~40 s) waiting for video; older ones are dropped
+PART_SLACK_S = 0.002  # timestamps in ms: 15 frames at 30 fps may span 501 ms and still make a 0.5 s part
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +109,13 @@ class Segmenter:
 
     def flush(self) -> list[Output]:
         """The end of the stream: the open part and segment are closed."""
-        if self._segment_start is None or not self.main.pending or self._last_time is None:
+        if self._segment_start is None or self._last_time is None:
             return []
         end = self._last_time + self._frame_s
         self._set_last_duration(self.main, round(end * self.main.timescale))
         out = self._close_part(end, final=True)
-        out.append(self._close_segment(end))
+        if self._parts:
+            out.append(self._close_segment(end))
         return out
 
     # -- cutting ------------------------------------------------------------------------------------------------
@@ -135,6 +141,10 @@ class Segmenter:
         self._set_last_duration(main, sample.dts)
         main.pending.append(sample)
         self._last_time = t
+        if t + 2 * self._frame_s - self._part_start > self.part_s + PART_SLACK_S:  # the next frame won't fit
+            end = t + self._frame_s
+            self._set_last_duration(main, round(end * main.timescale))
+            out += self._close_part(end, final=False)
         return out
 
     def _cut_before(self, t: float, keyframe: bool) -> list[Output]:
@@ -146,11 +156,14 @@ class Segmenter:
             room < self._frame_s * 1.5
         )
         if cut_segment:
-            out = self._close_part(t, final=False)
+            out = self._close_part(t, final=False)  # nothing when the part was closed when it became full
             out.append(self._close_segment(t))
             self._segment_start = self._part_start = t
             return out
-        if t - self._part_start + self._frame_s > self.part_s + 1e-9:
+        if not self.main.pending:  # the previous part was closed when it became full: this frame starts one
+            self._part_start = t
+            return []
+        if t - self._part_start + self._frame_s > self.part_s + PART_SLACK_S:
             out = self._close_part(t, final=False)
             self._part_start = t
             return out

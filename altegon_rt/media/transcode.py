@@ -115,7 +115,8 @@ class Transcoder:
         enc.gop_size = 10_000  # keyframes come from the segment grid, not the encoder
         enc.max_b_frames = 0
         enc.thread_count = 1
-        options = {"preset": self.settings.x264_preset, "tune": "zerolatency", "scenecut": "0"}
+        # No scene-cut keyframes (FFmpeg's sc_threshold; "scenecut" is no option of its libx264 wrapper).
+        options = {"preset": self.settings.x264_preset, "tune": "zerolatency", "sc_threshold": "0"}
         if self.settings.video_bitrate:
             enc.bit_rate = self.settings.video_bitrate
         else:

@@ -28,11 +28,11 @@ from typing import Any, TextIO
 import av.error
 import av.logging
 
+from altegon_rt.media import FATAL_EXIT
 from altegon_rt.media.fmp4 import Sample
 from altegon_rt.media.ingest import GrowingFile
 from altegon_rt.media.segmenter import Output, PartReady, Segmenter
 from altegon_rt.media.transcode import Encoded, MediaError, Transcoder, TranscodeSettings, open_input
-from altegon_rt.media.workers import FATAL_EXIT
 
 MAX_REPORTED_ERRORS = 5  # per worker: the first few decode errors, then every hundredth
 

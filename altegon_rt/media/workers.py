@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 MAX_EVENT_LINE = 64 * 1024
 PACKAGE_ROOT = Path(altegon_rt.__file__).resolve().parents[1]
-FATAL_EXIT = 3  # the worker's exit status when the stream itself cannot be processed (not restarted)
 
 
 class WorkerProcess:

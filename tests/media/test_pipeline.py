@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from altegon_rt.media import FATAL_EXIT
 from altegon_rt.media.fmp4 import Sample, TrackRun, boxes, fragment
 from altegon_rt.media.ingest import GrowingFile
 from altegon_rt.media.playlist import MediaPlaylist
 from altegon_rt.media.segmenter import PartReady, Segmenter, SegmentReady
 from altegon_rt.media.worker import Events, StreamWorker
-from altegon_rt.media.workers import FATAL_EXIT
 from altegon_rt.rtc.depacketize import length_prefixed
 from tests.media.hls_rules import check
 from tests.media.webm import chunks, make_webm
@@ -71,7 +71,7 @@ def test_segments_cut_on_keyframes_at_the_target_and_parts_at_most_the_part_targ
     segments = [o for o in out if isinstance(o, SegmentReady)]
     assert [round(s.duration_s, 2) for s in segments] == [2.0, 2.0, 2.0, 1.0]
     parts = [o for o in out if isinstance(o, PartReady)]
-    assert all(p.duration_s <= 0.5 for p in parts)
+    assert all(0.49 <= p.duration_s <= 0.5 for p in parts) and len(parts) == 14
     assert [p.independent for p in parts if p.index == 0] == [True] * 4
     playlist = MediaPlaylist(target_duration=2, window=10, part_target=0.5, map_uri="init0.mp4")
     for o in out:
@@ -81,6 +81,22 @@ def test_segments_cut_on_keyframes_at_the_target_and_parts_at_most_the_part_targ
             playlist.add_segment(f"{o.msn}.m4s", o.duration_s)
     playlist.end()
     check(playlist.render())
+
+
+def test_a_full_part_is_published_without_waiting_for_the_next_frame() -> None:
+    """A chunk a second from the browser: its last part must not wait a second for the next chunk's frame."""
+    segmenter = Segmenter(video=(1, 1000), audio=None, target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    outputs = [segmenter.push_video(Sample(b"v", i * 1000 // 30, i * 1000 // 30, 0, i % 60 == 0)) for i in range(60)]
+    ready = [i for i, out in enumerate(outputs) if out]
+    assert ready == [14, 29, 44, 59]  # the frames that fill a part of 15 frames (0.5 s)
+    parts = [o for out in outputs for o in out]
+    assert all(isinstance(p, PartReady) and p.duration_s == pytest.approx(0.5, abs=0.002) for p in parts)
+    assert [p.independent for p in parts] == [True, False, False, False]
+    first_of_next = segmenter.push_video(Sample(b"v", 2000, 2000, 0, True))
+    assert [type(o) for o in first_of_next] == [SegmentReady]
+    assert first_of_next[0].duration_s == pytest.approx(2.0, abs=0.01)
+    final = segmenter.flush()
+    assert [type(o) for o in final] == [PartReady, SegmentReady]
 
 
 def test_sparse_source_keyframes_never_make_a_segment_longer_than_allowed() -> None:
