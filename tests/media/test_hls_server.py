@@ -193,7 +193,9 @@ def _corrupt_and_good(url: str) -> dict[str, Any]:
         result: dict[str, Any] = {"ids": (good_id, bad_id)}
         result["random_first"] = random.call("videoBlob", {"streamId": random_id, "data": os.urandom(5000)})
         bad.call("videoBlob", {"streamId": bad_id, "data": bad_pieces[0][:200]})  # the header, cut short
-        result["garbage"] = bad.call("videoBlob", {"streamId": bad_id, "data": os.urandom(20_000)})
+        # Zero bytes are no valid EBML id or size, so the demuxer fails at once; random bytes could read as a
+        # large element and leave it waiting for more (then the stream ends by the sender timeout instead).
+        result["garbage"] = bad.call("videoBlob", {"streamId": bad_id, "data": bytes(20_000)})
         result["good"] = send_all(good, good_id, good_pieces[1:])
         result["bad_error"] = bad.next("error")
         result["good_end"] = good.call("endStream", {"streamId": good_id})
