@@ -2,15 +2,26 @@
 
 Accounts hold API tokens (``/admin/api-tokens``, :mod:`.auth`), apps, and in each app meetings, participants,
 presets and webhooks, stored through ``altegon_rt/store/rtk*.py``. Participants get JWTs that our SFU socket
-accepts (:mod:`.participant_tokens`); webhooks are delivered by :mod:`.webhooks`. Sessions, recordings,
-livestreams, analytics and the active session are declared and answer 501 until built (:mod:`.pending`).
+accepts (:mod:`.participant_tokens`) and join their meeting's room with, under their preset's permissions
+(:mod:`.sfu_policy`); a meeting's sessions are tracked (:mod:`.sessions`, :mod:`.session_files`) and served
+(:mod:`.session_routes`, :mod:`.active_session`: kick, polls); webhooks are delivered by :mod:`.webhooks`.
+Recordings, livestreams and analytics are declared and answer 501 until built (:mod:`.pending`).
 Routes are declared with the API's own machinery (``altegon_rt.api.routing``), which mounts them.
 """
 
 from __future__ import annotations
 
 from altegon_rt.api.routing import Route
-from altegon_rt.rtk import admin_tokens, meetings, participants, pending, presets, webhook_routes
+from altegon_rt.rtk import (
+    active_session,
+    admin_tokens,
+    meetings,
+    participants,
+    pending,
+    presets,
+    session_routes,
+    webhook_routes,
+)
 
 ROUTES: tuple[Route, ...] = (
     *admin_tokens.ROUTES,
@@ -18,5 +29,7 @@ ROUTES: tuple[Route, ...] = (
     *participants.ROUTES,
     *presets.ROUTES,
     *webhook_routes.ROUTES,
+    *session_routes.ROUTES,
+    *active_session.ROUTES,
     *pending.ROUTES,
 )

@@ -37,6 +37,7 @@ from altegon_rt.store.rtk import (
     RtkPresetRepository,
     RtkTokenRepository,
 )
+from altegon_rt.store.rtk_sessions import RtkChatRepository, RtkSessionPeerRepository, RtkSessionRepository
 from altegon_rt.store.rtk_webhooks import RtkDeliveryRepository, RtkWebhookRepository
 from altegon_rt.store.sessions import SessionRepository
 from altegon_rt.store.summaries import SummaryRepository
@@ -81,6 +82,9 @@ class Store:
         self.rtk_presets = RtkPresetRepository(self)
         self.rtk_webhooks = RtkWebhookRepository(self)
         self.rtk_deliveries = RtkDeliveryRepository(self)
+        self.rtk_sessions = RtkSessionRepository(self)
+        self.rtk_session_peers = RtkSessionPeerRepository(self)
+        self.rtk_chat = RtkChatRepository(self)
 
     @property
     def kind(self) -> str:
@@ -184,7 +188,7 @@ class Store:
             self.users, self.meetings, self.rooms, self.audit, self.api_keys, self.recordings, self.transcripts,
             self.files, self.sessions, self.summaries, self.blobs, self.storage_limits, self.chat,
             self.rtk_tokens, self.rtk_apps, self.rtk_meetings, self.rtk_participants, self.rtk_presets,
-            self.rtk_webhooks, self.rtk_deliveries,
+            self.rtk_webhooks, self.rtk_deliveries, self.rtk_sessions, self.rtk_session_peers, self.rtk_chat,
         )  # fmt: skip
         for repo in repos:
             for keys, options in repo.INDEXES:
