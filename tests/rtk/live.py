@@ -38,7 +38,7 @@ class Rtk:
         assert r.status_code == 201, r.text
         self.headers = {"Authorization": f"Bearer {r.json()['data']['token']}"}
         self.base = f"/accounts/{account_id}/realtime/kit"
-        self.app_id = self.ok("POST", "/apps", {"name": "app"}, status=201)["app"]["id"]
+        self.app_id = self.ok("POST", "/apps", {"name": "app"}, expect=201)["app"]["id"]
 
     def close(self) -> None:
         self.http.close()
@@ -47,21 +47,21 @@ class Rtk:
         prefix = self.base if path == "/apps" else f"{self.base}/{self.app_id}"
         return self.http.request(method, prefix + path, json=body, params=params or None, headers=self.headers)
 
-    def ok(self, method: str, path: str, body: Any = None, *, status: int = 200, **params: Any) -> Any:
+    def ok(self, method: str, path: str, body: Any = None, *, expect: int = 200, **params: Any) -> Any:
         r = self.call(method, path, body, **params)
-        assert r.status_code == status, (method, path, r.status_code, r.text)
+        assert r.status_code == expect, (method, path, r.status_code, r.text)
         return r.json()["data"]
 
     def meeting(self, **fields: Any) -> dict[str, Any]:
-        return self.ok("POST", "/meetings", {"title": "Standup", **fields}, status=201)  # type: ignore[no-any-return]
+        return self.ok("POST", "/meetings", {"title": "Standup", **fields}, expect=201)  # type: ignore[no-any-return]
 
-    def preset(self, name: str, **permissions: Any) -> None:
-        body = {"name": name, "config": PRESET_CONFIG, "ui": {}, "permissions": permissions}
-        self.ok("POST", "/presets", body, status=201)
+    def preset(self, name: str, config: dict[str, Any] | None = None, **permissions: Any) -> None:
+        body = {"name": name, "config": {**PRESET_CONFIG, **(config or {})}, "ui": {}, "permissions": permissions}
+        self.ok("POST", "/presets", body, expect=201)
 
     def participant(self, meeting_id: str, preset: str, name: str) -> dict[str, Any]:
         body = {"name": name, "preset_name": preset, "custom_participant_id": f"{name}-{secrets.token_hex(3)}"}
-        return self.ok("POST", f"/meetings/{meeting_id}/participants", body, status=201)  # type: ignore[no-any-return]
+        return self.ok("POST", f"/meetings/{meeting_id}/participants", body, expect=201)  # type: ignore[no-any-return]
 
 
 class Member(Peer):

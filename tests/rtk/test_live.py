@@ -64,6 +64,26 @@ def test_a_participant_joins_its_meeting_and_produces_under_its_preset(rtk: Rtk)
         assert error_code(anon.call("join", {"room_id": f"rtk-{meeting['id']}"})) == "forbidden"
 
 
+def test_a_preset_bounds_the_video_streams_a_participant_receives(rtk: Rtk) -> None:
+    rtk.preset("one-tile", config={"max_video_streams": {"desktop": 1, "mobile": 1}})
+    meeting = rtk.meeting()
+    with ExitStack() as stack:
+        ada, bob, cy = (stack.enter_context(Member(rtk.url, rtk.participant(meeting["id"], preset, name)))
+                        for preset, name in (("speaker", "Ada"), ("speaker", "Bob"), ("one-tile", "Cy")))  # fmt: skip
+        for member in (ada, bob, cy):
+            member.join(meeting["id"])
+        cameras = [ada.produce("video", {"type": "camera"})["id"], bob.produce("video", {"type": "camera"})["id"]]
+        recv = cy.call("createWebRtcTransport")
+        caps = cy.call("getRouterRtpCapabilities")
+        first = cy.call(
+            "consume", {"consumerTransportId": recv["id"], "producerId": cameras[0], "rtpCapabilities": caps}
+        )
+        assert first["kind"] == "video", first
+        refused = cy.call("consume", {"consumerTransportId": recv["id"], "producerId": cameras[1],
+                                      "rtpCapabilities": caps})  # fmt: skip
+        assert error_code(refused) == "forbidden" and "max_video_streams" in refused["error"]["message"]
+
+
 def test_a_meeting_made_inactive_after_connecting_refuses_the_join(rtk: Rtk) -> None:
     meeting = rtk.meeting()
     with Member(rtk.url, rtk.participant(meeting["id"], "speaker", "Cy")) as cy:
@@ -115,7 +135,7 @@ def test_polls_are_delivered_and_votes_counted(rtk: Rtk) -> None:
         for member in (ada, bob, cy):
             member.join(mid)
         body = {"question": "Lunch?", "options": ["Pizza", "Soup"], "hide_votes": False}
-        created = rtk.ok("POST", f"/meetings/{mid}/active-session/poll", body, status=201)
+        created = rtk.ok("POST", f"/meetings/{mid}/active-session/poll", body, expect=201)
         poll = created["poll"]
         assert poll["question"] == "Lunch?" and [o["count"] for o in poll["options"]] == [0, 0]
         for member in (ada, bob, cy):
