@@ -30,7 +30,7 @@ from altegon_rt.ai.notes import Line
 from altegon_rt.ai.provider import SummaryProvider
 from altegon_rt.api.jsonio import iso
 from altegon_rt.api.summaries import _open_lines, _open_summary, _seal
-from altegon_rt.crypto.transcript_cipher import TranscriptCipher, seal_line
+from altegon_rt.crypto.transcript_cipher import DecryptError, TranscriptCipher, seal_line
 from altegon_rt.errors import Conflict, NotFound
 from altegon_rt.files.signing import BadSignature, UrlSigner
 from altegon_rt.rtk.sessions import LivePeer, LiveSession
@@ -133,7 +133,7 @@ class SessionFiles:
         for doc in stored:
             try:
                 out.append(self.cipher.decrypt(doc["message"]) if doc.get("isEncrypted") else doc["message"])
-            except Exception:  # a line sealed by a client under its own key stays as it was sent
+            except DecryptError:  # a line sealed by a client under its own key stays as it was sent
                 out.append(doc["message"])
         return out
 
