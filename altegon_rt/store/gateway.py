@@ -32,11 +32,11 @@ from altegon_rt.store.recordings import RecordingRepository
 from altegon_rt.store.rooms import RoomRepository
 from altegon_rt.store.rtk import (
     RtkAppRepository,
-    RtkMeetingRepository,
     RtkParticipantRepository,
     RtkPresetRepository,
     RtkTokenRepository,
 )
+from altegon_rt.store.rtk_meeting_index import IndexedMeetingRepository
 from altegon_rt.store.rtk_sessions import RtkChatRepository, RtkSessionPeerRepository, RtkSessionRepository
 from altegon_rt.store.rtk_webhooks import RtkDeliveryRepository, RtkWebhookRepository
 from altegon_rt.store.sessions import SessionRepository
@@ -77,7 +77,7 @@ class Store:
         # RealtimeKit (altegon_rt/rtk/)
         self.rtk_tokens = RtkTokenRepository(self)
         self.rtk_apps = RtkAppRepository(self)
-        self.rtk_meetings = RtkMeetingRepository(self)
+        self.rtk_meetings = IndexedMeetingRepository(self)
         self.rtk_participants = RtkParticipantRepository(self)
         self.rtk_presets = RtkPresetRepository(self)
         self.rtk_webhooks = RtkWebhookRepository(self)
