@@ -256,7 +256,7 @@ HLS_X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "med
 
 @dataclass(frozen=True, slots=True)
 class RtkSection:
-    """RealtimeKit: participant token lifetime; webhook timeouts, retries, queue, concurrency and log size."""
+    """RealtimeKit: participant token lifetime; webhooks (timeouts, retries, queue, log); session keep-alive cap."""
 
     participant_token_lifetime_s: int = 86400
     webhook_timeout_s: float = 10.0
@@ -265,6 +265,7 @@ class RtkSection:
     webhook_queue_size: int = 1000
     webhook_concurrency: int = 8
     webhook_log_size: int = 200
+    session_keep_alive_cap_s: float = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,6 +542,8 @@ def _validate_rtk(rtk: RtkSection) -> None:
         raise ConfigError("rtk.webhook_max_attempts must be 1-20 and rtk.webhook_concurrency 1-256")
     if not 1 <= rtk.webhook_queue_size <= 1_000_000 or not 1 <= rtk.webhook_log_size <= 100_000:
         raise ConfigError("rtk.webhook_queue_size must be 1-1000000 and rtk.webhook_log_size 1-100000")
+    if not 0 <= rtk.session_keep_alive_cap_s <= 600:
+        raise ConfigError("rtk.session_keep_alive_cap_s must be between 0 and 600")
 
 
 def _validate_realtime(rt: RealtimeSection) -> None:

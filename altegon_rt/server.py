@@ -54,8 +54,8 @@ from altegon_rt.realtime.sockets import build_socket_servers
 from altegon_rt.realtime.stream import StreamSocket
 from altegon_rt.rtc.dtls import generate_certificate
 from altegon_rt.rtk.media import RtkMedia
-from altegon_rt.rtk.presence import watch_participants
 from altegon_rt.rtk.service import RtkServices
+from altegon_rt.rtk.session_files import SessionFiles
 from altegon_rt.sfu.udp import UdpServer
 from altegon_rt.sio import fast_send
 from altegon_rt.sio.asgi import SocketMounts
@@ -220,11 +220,14 @@ class Server:
         meet_deps = MeetDeps(services.store, services.cipher, services.crypto_limiter, services.geo.locate, bans)
         MeetSocket(sockets_by_path["/socket.io/"], meet_deps)
         ArtSocket(sockets_by_path["/erizocontroller/socket.io/"], services.store, bans)
-        udp = await self._sfu(sockets_by_path["/sfu/socket.io/"])
+        udp, sfu = await self._sfu(sockets_by_path["/sfu/socket.io/"])
+        assert services.signer is not None, "built in run()"
+        files = SessionFiles(services.store, services.cipher, services.crypto_limiter, services.summarizer,
+                             services.signer, rtk.webhooks, self.config.storage_quota.sas_ttl_s)  # fmt: skip
+        sessions = rtk.attach(sfu, files)  # RealtimeKit meetings' sessions in the SFU's rooms
         recording = self._recording(sockets_by_path["/recording/socket.io/"], services)
         live = services.live = LiveStreams(self.config.hls, self.config.data_dir / "hls")
         StreamSocket(sockets_by_path["/stream/socket.io/"], live)
-        watch_participants(sockets_by_path["/sfu/socket.io/"], rtk.webhooks)
         rtk.media = self._rtk_media(services, live)
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()
@@ -235,6 +238,7 @@ class Server:
             await front.start(live.run)  # live streams' workers, ended with the front nursery
             await front.start(rtk.webhooks.run)  # RealtimeKit webhook deliveries
             await front.start(rtk.media.run)  # RealtimeKit recordings and livestreams (SFU taps)
+            await front.start(sessions.run)  # RealtimeKit sessions' keep-alive timers and writes
             for socket_server in sockets_by_path.values():
                 await front.start(socket_server.run)
             await front.start(recording.run)  # compose jobs and the tracks' fsync timer
@@ -257,17 +261,17 @@ class Server:
                 log.info("altegon-rt HTTP/3 on %s", _url("https", sockets.quic_sockets[0]))
             task_status.started(self.urls)
 
-    async def _sfu(self, socket_server: SocketServer) -> UdpServer:
+    async def _sfu(self, socket_server: SocketServer) -> tuple[UdpServer, SfuSocket]:
         """The SFU: one UDP server shared by every room's Router, and its signalling socket."""
         rooms = self._sfu_rooms = SfuRooms()
         udp = UdpServer(self.config.server.host, self.config.sfu.udp_port, after_datagram=rooms.take_outgoing,
                         on_closed=rooms.handle_transport_closed, on_tick=rooms.tick)  # fmt: skip
         certificate = await trio.to_thread.run_sync(generate_certificate)
-        SfuSocket(socket_server, rooms, register=udp.register, address=lambda: udp.address,
+        sfu = SfuSocket(socket_server, rooms, register=udp.register, address=lambda: udp.address,
                   announced_ip=self.config.sfu.announced_ip or "127.0.0.1", certificate=certificate,
                   screen_shares_per_room=self.config.sfu.screen_shares_per_room,
                   connect_timeout_s=self.config.sfu.connect_timeout_s)  # fmt: skip
-        return udp
+        return udp, sfu
 
     def _rtk_media(self, services: Services, live: LiveStreams) -> RtkMedia:
         """RealtimeKit recordings and livestreams: taps on the SFU's rooms, our composer and HLS pipeline."""

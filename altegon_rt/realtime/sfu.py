@@ -13,7 +13,9 @@ Success acks are mediasoup's plain objects (what mediasoup-client's callbacks ex
 ``{success: false, error: {code, message}}`` like every other socket of ours, so ``if (res.error)`` works.
 
 One Router per room, all sharing one :class:`UdpServer`; :class:`SfuRooms` is the registry the UDP task
-drains (``after_datagram=rooms.take_outgoing``, ``on_closed=rooms.handle_transport_closed``).
+drains (``after_datagram=rooms.take_outgoing``, ``on_closed=rooms.handle_transport_closed``). Another
+subsystem may shape joins, produce, consume and chat through :attr:`SfuSocket.policy`
+(:mod:`altegon_rt.realtime.sfu_policy`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from altegon_rt.realtime.payloads import payload_object, required_text, text
+from altegon_rt.realtime.sfu_policy import SfuPolicy
 from altegon_rt.realtime.sfu_rooms import Role, RoomMode, SfuPeer, SfuRoom, SfuRooms, is_screen
 from altegon_rt.rtc import ortc
 from altegon_rt.rtc.dtls import Certificate
@@ -113,6 +116,7 @@ class SfuSocket:
         self._screen_shares = screen_shares_per_room
         self._connect_timeout_s = connect_timeout_s
         self.peers: dict[str, SfuPeer] = {}
+        self.policy = SfuPolicy()
         rooms.on_transport_closed = self._transport_lost
         on = server.on
         on("createRoom")(self.create_room)
@@ -156,9 +160,11 @@ class SfuSocket:
         current = self.peers.get(sock.sid)
         if current is not None:
             raise SocketError("already_joined", f"this connection is in room {current.room_id}; exitRoom first")
-        if getattr(sock.principal, "sfu_room_id", None) == room_id:
-            self.rooms.plan_named(room_id, RoomMode.MEETING)  # a RealtimeKit participant joins its meeting's room
-        room = self.rooms.open(room_id)
+        admission = await self.policy.admit(sock, room_id)
+        name = admission.name or name
+        if not sock.connected:  # gone while the policy looked things up (a connection's events run in order)
+            raise SocketError("not_connected", "this connection left while joining")
+        room = self.rooms.open(room_id, admission.open_as)
         if len(room.peers) >= MAX_PEERS_PER_ROOM:
             raise SocketError("room_full", f"room {room_id} has {MAX_PEERS_PER_ROOM} peers already")
         role = room.role_for(sock.sid, sock.principal, host_key)
@@ -166,6 +172,7 @@ class SfuSocket:
         event = {"peerId": peer.id, "name": name, "role": role.value}
         self.server.emit("newPeer", event, to=_key(room_id), skip_sid=sock.sid)
         sock.join(_key(room_id))
+        self.policy.joined(sock, room, peer)
         return {"room": self._room_state(room), "chatHistory": list(room.chat)}
 
     def _room_state(self, room: SfuRoom) -> dict[str, Any]:
@@ -202,6 +209,7 @@ class SfuSocket:
             return
         room.peers.pop(sid, None)
         room.cohost_requests.discard(sid)
+        self.policy.left(room, peer)
         for producer in list(peer.producers.values()):
             self._producer_gone(peer, producer)
         for transport in list(peer.transports.values()):
@@ -278,9 +286,11 @@ class SfuSocket:
         if len(peer.producers) >= MAX_PRODUCERS_PER_PEER:
             raise SocketError("too_many_producers", f"at most {MAX_PRODUCERS_PER_PEER} producers per peer")
         self._check_may_produce(room, peer, kind, app_data)
+        self.policy.check_produce(sock, room, peer, kind, app_data)
         with _sfu_errors():
             producer = transport.produce(kind, rtp_parameters, app_data)
         peer.producers[producer.id] = producer
+        self.policy.produced(room, peer, producer)
         self.server.emit("newProducer", _producer_info(peer, producer), to=_key(peer.room_id), skip_sid=sock.sid)
         return {"id": producer.id}
 
@@ -295,9 +305,11 @@ class SfuSocket:
             raise SocketError("too_many_consumers", f"at most {MAX_CONSUMERS_PER_PEER} consumers per peer")
         if producer_id not in room.router.producers:
             raise SocketError("not_found", f"producer {producer_id} not found in this room")
+        self.policy.check_consume(sock, room, peer, producer_id)
         with _sfu_errors():
             consumer = room.router.consume(transport, producer_id, capabilities, paused=True)
         peer.consumers[consumer.id] = consumer
+        self.policy.consumed(room, peer, consumer)
         return {"id": consumer.id, "producerId": producer_id, "kind": consumer.kind,
                 "rtpParameters": consumer.rtp_parameters, "type": "simple",
                 "producerPaused": consumer.producer_paused}  # fmt: skip
@@ -405,10 +417,12 @@ class SfuSocket:
     async def send_message(self, sock: Socket, payload: Any = None) -> dict[str, Any]:
         room, peer = self._joined(sock)
         message = required_text(payload_object(payload), "message", max_length=MAX_MESSAGE)
+        self.policy.check_message(sock, room, peer)
         entry = {"room_id": room.id, "peerId": peer.id, "name": peer.name, "message": message,
                  "timestamp": int(time.time() * 1000)}  # fmt: skip
         room.chat.append(entry)
         self.server.emit("newMessage", entry, to=_key(room.id))
+        self.policy.message(room, peer, entry)
         return {}
 
     def _relay(self, event: str) -> Callable[[Socket, Any], Any]:

@@ -132,19 +132,15 @@ class SfuRooms:
         self.created[room_id] = plan
         return room_id, plan
 
-    def plan_named(self, room_id: str, mode: RoomMode) -> None:
-        """Plan a room whose id is given (a RealtimeKit meeting's ``rtk-<meeting_id>``), if it is not planned or
-        open yet; nobody is its host by connection (participants' presets say what they may do)."""
-        if room_id not in self.rooms and room_id not in self.created:
-            if len(self.created) + len(self.rooms) >= MAX_ROOMS:
-                raise SocketError("too_many_rooms", f"this server holds {MAX_ROOMS} rooms already")
-            self.created[room_id] = RoomPlan(mode, "", None, secrets.token_urlsafe(18))
-
-    def open(self, room_id: str) -> SfuRoom:
-        """The room ``room_id``, its Router made on its first join."""
+    def open(self, room_id: str, open_as: RoomMode | None = None) -> SfuRoom:
+        """The room ``room_id``, its Router made on its first join (``open_as``: made without createRoom)."""
         room = self.rooms.get(room_id)
         if room is None:
             plan = self.created.pop(room_id, None)
+            if plan is None and open_as is not None:
+                if len(self.rooms) >= MAX_ROOMS:
+                    raise SocketError("too_many_rooms", f"this server holds {MAX_ROOMS} rooms already")
+                plan = RoomPlan(open_as, "", None, secrets.token_urlsafe(18))  # nobody is its host by default
             if plan is None:
                 raise SocketError("not_found", f"room {room_id} does not exist (createRoom first)")
             room = self.rooms[room_id] = SfuRoom(room_id, Router(self.media_codecs), plan)

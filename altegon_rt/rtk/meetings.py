@@ -8,7 +8,6 @@ it leaves out. An INACTIVE meeting refuses joins (:mod:`altegon_rt.rtk.participa
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from altegon_rt.api.routing import Call, Reply
@@ -35,7 +34,6 @@ from altegon_rt.rtk.meeting_schema import (
     UPDATE_MEETING,
     readable_meeting,
 )
-from altegon_rt.store.rtk import title_search
 
 APP = obj({"id": UUID_STRING, "created_at": DATE_TIME, "name": string(max_length=256)}, ("id", "created_at", "name"))
 CREATE_APP = Body(
@@ -106,17 +104,11 @@ async def _meeting(call: Call) -> dict[str, Any]:
 async def rtk_list_meetings(call: Call) -> Reply:
     app_id = call.path["app_id"]
     await call.services.rtk.require_app(call.path["account_id"], app_id)
-    match: dict[str, Any] = {}
-    if call.query.get("search"):
-        match.update(title_search(call.query["search"]))
-    since, until = call.query.get("start_time"), call.query.get("end_time")
-    if since or until:
-        # Stored times have millisecond precision, so ">= t" is "> t - 1 ms" (and "<= t" is "< t + 1 ms"). The
-        # strict forms are used because the embedded database answers $gte/$lte on an equal date as false.
-        ms = dt.timedelta(milliseconds=1)
-        match["created_at"] = {**({"$gt": since - ms} if since else {}), **({"$lt": until + ms} if until else {})}
+    q = call.query
     _, per_page, skip = page_window(call)
-    docs, total = await call.services.store.rtk_meetings.page(app_id, match, skip, per_page)
+    docs, total = await call.services.store.rtk_meetings.list_page(
+        app_id, q.get("search"), q.get("start_time"), q.get("end_time"), skip, per_page
+    )
     return paged([readable_meeting(d) for d in docs], skip, total)
 
 

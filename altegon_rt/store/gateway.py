@@ -32,7 +32,6 @@ from altegon_rt.store.recordings import RecordingRepository
 from altegon_rt.store.rooms import RoomRepository
 from altegon_rt.store.rtk import (
     RtkAppRepository,
-    RtkMeetingRepository,
     RtkParticipantRepository,
     RtkPresetRepository,
     RtkTokenRepository,
@@ -42,6 +41,8 @@ from altegon_rt.store.rtk_media import (
     RtkLivestreamSessionRepository,
     RtkRecordingRepository,
 )
+from altegon_rt.store.rtk_meeting_index import IndexedMeetingRepository
+from altegon_rt.store.rtk_sessions import RtkChatRepository, RtkSessionPeerRepository, RtkSessionRepository
 from altegon_rt.store.rtk_webhooks import RtkDeliveryRepository, RtkWebhookRepository
 from altegon_rt.store.sessions import SessionRepository
 from altegon_rt.store.summaries import SummaryRepository
@@ -81,7 +82,7 @@ class Store:
         # RealtimeKit (altegon_rt/rtk/)
         self.rtk_tokens = RtkTokenRepository(self)
         self.rtk_apps = RtkAppRepository(self)
-        self.rtk_meetings = RtkMeetingRepository(self)
+        self.rtk_meetings = IndexedMeetingRepository(self)
         self.rtk_participants = RtkParticipantRepository(self)
         self.rtk_presets = RtkPresetRepository(self)
         self.rtk_webhooks = RtkWebhookRepository(self)
@@ -89,6 +90,9 @@ class Store:
         self.rtk_recordings = RtkRecordingRepository(self)
         self.rtk_livestreams = RtkLivestreamRepository(self)
         self.rtk_livestream_sessions = RtkLivestreamSessionRepository(self)
+        self.rtk_sessions = RtkSessionRepository(self)
+        self.rtk_session_peers = RtkSessionPeerRepository(self)
+        self.rtk_chat = RtkChatRepository(self)
 
     @property
     def kind(self) -> str:
@@ -193,7 +197,7 @@ class Store:
             self.files, self.sessions, self.summaries, self.blobs, self.storage_limits, self.chat,
             self.rtk_tokens, self.rtk_apps, self.rtk_meetings, self.rtk_participants, self.rtk_presets,
             self.rtk_webhooks, self.rtk_deliveries, self.rtk_recordings, self.rtk_livestreams,
-            self.rtk_livestream_sessions,
+            self.rtk_livestream_sessions, self.rtk_sessions, self.rtk_session_peers, self.rtk_chat,
         )  # fmt: skip
         for repo in repos:
             for keys, options in repo.INDEXES:

@@ -38,6 +38,7 @@ class FakeSocket:
         self.sid = sid
         self.principal = principal
         self.rooms: set[str] = set()
+        self.connected = True
 
     def join(self, room: str) -> None:
         self.rooms.add(room)

@@ -1,5 +1,6 @@
-"""RealtimeKit webhooks: CRUD, and real signed deliveries with retries to a receiver started here; participant
-tokens on the SFU socket (accepted, or refused for an INACTIVE meeting or a deleted participant)."""
+"""RealtimeKit webhooks: CRUD, and real signed deliveries with retries to a receiver started here (a participant
+joining and leaving its meeting's room); participant tokens on the SFU socket (accepted, or refused for an
+INACTIVE meeting or a deleted participant)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,13 @@ def connect(url: str, token: str, path: str = SFU) -> tuple[socketio.Client | No
     return client, None
 
 
+def join(sock: socketio.Client, meeting_id: str) -> dict[str, Any]:
+    """Join the meeting's SFU room; the ack."""
+    ack = sock.call("join", {"room_id": f"rtk-{meeting_id}"}, timeout=10)
+    assert isinstance(ack, dict) and "room" in ack, ack
+    return ack  # type: ignore[no-any-return]
+
+
 async def test_webhook_crud(client: httpx.AsyncClient, account: Account) -> None:
     url = account.app("/webhooks")
     body = {"name": "hook", "url": "https://example.com/hook", "events": ["meeting.started", "meeting.ended"]}
@@ -123,6 +131,7 @@ async def test_signed_retried_deliveries_and_participant_tokens(
 
         sock, error = await trio.to_thread.run_sync(connect, rtk_server.url, participant["token"])
         assert sock is not None, error
+        await trio.to_thread.run_sync(join, sock, meeting["id"])
         # Answered 500 twice, then 200: three attempts of one delivery, each signed.
         joined = await receiver.wait_for(3)
         first = joined[0]
@@ -141,7 +150,7 @@ async def test_signed_retried_deliveries_and_participant_tokens(
             )
         payload = json.loads(first["body"])
         assert payload["event"] == "meeting.participantJoined" and payload["app_id"] == account.app_id
-        assert payload["meeting"]["id"] == meeting["id"]
+        assert payload["meeting"]["id"] == meeting["id"] and payload["meeting"]["status"] == "LIVE"
         assert payload["participant"]["id"] == participant["id"] and payload["participant"]["preset_name"] == "speaker"
         assert (
             payload["participant"]["custom_participant_id"] == "a" and payload["participant"]["display_name"] == "Ada"
@@ -170,6 +179,7 @@ async def test_signed_retried_deliveries_and_participant_tokens(
         await client.patch(account.app(f"/webhooks/{hook['id']}"), json={"enabled": False}, headers=account.headers)
         sock, error = await trio.to_thread.run_sync(connect, rtk_server.url, participant["token"])
         assert sock is not None, error
+        await trio.to_thread.run_sync(join, sock, meeting["id"])
         await trio.to_thread.run_sync(sock.disconnect)
         await trio.sleep(0.5)
         assert len(receiver.requests) == 4
