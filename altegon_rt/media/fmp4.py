@@ -6,6 +6,10 @@ version 1 ``trun`` carrying each sample's duration, size, flags and signed compo
 initialization section (``ftyp`` + ``moov``, with the codec configuration) comes from FFmpeg's mp4 muxer;
 :func:`init_section` keeps just those two boxes of its output. A segment is its parts' fragments one after
 the other, which is what RFC 8216 §3.3 allows for fMP4 segments.
+
+H.264 samples in MP4 are NAL units each preceded by its length (ISO/IEC 14496-15, 4-byte lengths as the
+``avcC`` FFmpeg writes declares); encoders (libx264) and Chrome's WebM give Annex B byte streams (start codes)
+instead, which FFmpeg's own demuxer reads either way but browsers' MSE refuse: :func:`avcc_from_annex_b`.
 """
 
 from __future__ import annotations
@@ -38,6 +42,23 @@ class TrackRun:
 
     track_id: int
     samples: Sequence[Sample]
+
+
+def avcc_from_annex_b(data: bytes) -> bytes:
+    """An H.264 access unit in Annex B form (NAL units after ``00 00 01`` / ``00 00 00 01`` start codes) as
+    4-byte length-prefixed NAL units. Zero bytes before a start code (``trailing_zero_8bits``, the 4-byte start
+    code's first byte) are dropped; bytes before the first start code are not a NAL unit and are dropped too."""
+    out: list[bytes] = []
+    start = data.find(b"\x00\x00\x01")
+    while start >= 0:
+        begin = start + 3
+        start = data.find(b"\x00\x00\x01", begin)
+        end = len(data) if start < 0 else start
+        while end > begin and data[end - 1] == 0:
+            end -= 1
+        if end > begin:
+            out += (struct.pack(">I", end - begin), data[begin:end])
+    return b"".join(out)
 
 
 def box(kind: bytes, *payload: bytes) -> bytes:

@@ -3,7 +3,8 @@
 :class:`Transcoder` opens a live Matroska/WebM byte stream (read from byte 0, see ``ingest.py``), and turns
 each demuxed packet into :class:`~altegon_rt.media.fmp4.Sample` s for the segmenter:
 
-- video: H.264 is passed through untouched; VP8 and VP9 are decoded (one thread: frame threading holds
+- video: H.264 is passed through (only its framing changes: Annex B start codes, as Chrome's WebM and
+  libx264 give them, become MP4's length prefixes); VP8 and VP9 are decoded (one thread: frame threading holds
   frames back until the next chunk) and encoded with libx264 (``tune=zerolatency``, no B-frames, one
   thread), a keyframe forced on every ``target_s`` of the timeline and frames scaled to the first size.
 - audio: Opus is decoded, resampled to 48 kHz stereo in 1024-sample frames and encoded as AAC-LC.
@@ -23,7 +24,7 @@ from typing import Any
 import av
 import av.error
 
-from altegon_rt.media.fmp4 import Sample, init_section
+from altegon_rt.media.fmp4 import Sample, avcc_from_annex_b, init_section
 
 PROBE_OPTIONS = {"probesize": "32", "analyzeduration": "0"}  # answer after the first chunk (media.md)
 VIDEO_DECODERS = {"vp8", "vp9", "h264"}
@@ -85,6 +86,7 @@ class Transcoder:
         self._size: tuple[int, int] | None = None
         self._next_key_s: float | None = None
         self._resampler: Any = None
+        self._annex_b = False  # whether the video packets have start codes, to be made length-prefixed
         if video is not None:
             self._open_video(video)
         if audio is not None:
@@ -101,6 +103,9 @@ class Transcoder:
             if not ctx.extradata:
                 raise MediaError("unsupported_codec", "H.264 without codec configuration (avcC) in the WebM header")
             self.video_out = self._muxer.add_stream_from_template(video)
+            # FFmpeg's convention: an avcC (version 1) means length-prefixed packets, else Annex B ones; the
+            # mp4 muxer turns Annex B extradata into the init section's avcC with 4-byte lengths.
+            self._annex_b = ctx.extradata[0] != 1
             return
         width, height = ctx.width or 0, ctx.height or 0
         if width <= 0 or height <= 0:
@@ -122,6 +127,7 @@ class Transcoder:
         enc.options = options
         enc.open()
         self._encoder = enc
+        self._annex_b = True  # libx264's packets always have start codes
         self.video_out = out
 
     def _open_audio(self, audio: Any) -> None:
@@ -178,7 +184,8 @@ class Transcoder:
         pts = packet.pts if packet.pts is not None else dts
         if dts * packet.time_base < self.settings.resume_after_s:
             return []
-        sample = Sample(bytes(packet), round(dts * scale), round(pts * scale), round((packet.duration or 0) * scale),
+        data = avcc_from_annex_b(bytes(packet)) if self._annex_b else bytes(packet)
+        sample = Sample(data, round(dts * scale), round(pts * scale), round((packet.duration or 0) * scale),
                         bool(packet.is_keyframe))  # fmt: skip
         return [Encoded("video", sample)]
 
@@ -204,7 +211,7 @@ class Transcoder:
 
     def _video_samples(self, packets: list[Any]) -> list[Encoded]:
         scale = Fraction(1, 1000) / self.video_out.time_base
-        return [Encoded("video", Sample(bytes(p), round(p.dts * scale), round(p.pts * scale),
+        return [Encoded("video", Sample(avcc_from_annex_b(bytes(p)), round(p.dts * scale), round(p.pts * scale),
                                         round((p.duration or 0) * scale), bool(p.is_keyframe)))
                 for p in packets if p.dts is not None]  # fmt: skip
 

@@ -16,12 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from altegon_rt.media.fmp4 import Sample, TrackRun, boxes, fragment
+from altegon_rt.media.fmp4 import Sample, TrackRun, avcc_from_annex_b, boxes, fragment
 from altegon_rt.media.ingest import GrowingFile
 from altegon_rt.media.playlist import MediaPlaylist
 from altegon_rt.media.segmenter import PartReady, Segmenter, SegmentReady
 from altegon_rt.media.worker import Events, StreamWorker
 from altegon_rt.media.workers import FATAL_EXIT
+from tests.media.fragments import nal_types, read_fragments
 from tests.media.hls_rules import check
 from tests.media.webm import chunks, make_webm
 
@@ -49,6 +50,31 @@ def test_boxes_stop_at_a_truncated_box() -> None:
     data = fragment(1, [TrackRun(1, [Sample(b"x" * 100, 0, 0, 1, True)])])
     assert [k for k, _ in boxes(data[:-1])] == [b"moof"]
     assert list(boxes(b"\x00\x00\x00\x04abcd")) == []
+
+
+def test_annex_b_access_units_become_length_prefixed_nal_units() -> None:
+    annex_b = b"\x00\x00\x00\x01\x67AB\x00\x00\x01\x68C\x00\x00\x00\x00\x01\x65DEF\x00\x00"
+    assert avcc_from_annex_b(annex_b) == b"\x00\x00\x00\x03\x67AB\x00\x00\x00\x02\x68C\x00\x00\x00\x04\x65DEF"
+    assert avcc_from_annex_b(b"junk\x00\x00\x01\x09\xf0") == b"\x00\x00\x00\x02\x09\xf0"
+    assert avcc_from_annex_b(b"") == b"" and avcc_from_annex_b(b"\x00\x00\x01") == b""
+
+
+def _escaped(payload: bytes) -> bytes:
+    """``payload`` with H.264's emulation prevention: no 00 00 0x (x <= 3) inside, no trailing zero."""
+    out = bytearray()
+    for byte in payload:
+        if len(out) >= 2 and out[-1] == 0 and out[-2] == 0 and byte <= 3:
+            out.append(3)
+        out.append(byte)
+    return bytes(out) + (b"\x80" if out.endswith(b"\x00") else b"")
+
+
+@given(st.lists(st.tuples(st.integers(1, 23), st.binary(max_size=40), st.booleans()), min_size=1, max_size=8))
+def test_any_annex_b_stream_converts_back_to_its_nal_units(units: list[tuple[int, bytes, bool]]) -> None:
+    nals = [bytes([0x60 | kind]) + _escaped(payload) for kind, payload, _ in units]
+    stream = b"".join((b"\x00\x00\x00\x01" if long else b"\x00\x00\x01") + nal
+                      for nal, (_, _, long) in zip(nals, units, strict=True))  # fmt: skip
+    assert avcc_from_annex_b(stream) == b"".join(struct.pack(">I", len(nal)) + nal for nal in nals)
 
 
 # -- segmenter --------------------------------------------------------------------------------------------------
@@ -164,6 +190,12 @@ def test_worker_makes_ll_hls_from_webm(tmp_path: Path, codec: str) -> None:
             assert data == parts  # a segment is its parts
             probe = probe_segment(init, data)
             assert probe["codecs"] == ["aac", "h264"] and probe["key_first"], probe
+            # What a browser's MSE takes: H.264 as length-prefixed NAL units (FFmpeg's demuxer above would
+            # also read start codes), a segment opening with an IDR picture (type 5).
+            video = [run for run in read_fragments(data) if run.track_id == 1]
+            framing = [nal_types(sample) for run in video for sample in run.samples]
+            assert all(types for types in framing), framing
+            assert 5 in framing[0] and all({1, 5} & set(types) for types in framing), framing
             assert probe["span"] <= 2.0 + 0.04 and probe["audio"] > 0, probe
     playlist.end()
     parsed = check(playlist.render())
