@@ -13,6 +13,7 @@ the encoders, and gives back :class:`PartReady` and :class:`SegmentReady` with t
 - Audio is interleaved by time: a part takes the audio samples that start before its end, so audio that
   arrives ahead of the video (Chrome sends it up to a second early) waits for its part instead of being
   cut away. A stream without video is cut on the audio timeline alone.
+- Within a track, each sample lasts until the next one (WebM gives no durations), also across parts.
 """
 
 from __future__ import annotations
@@ -129,10 +130,12 @@ class Segmenter:
         else:
             if keyframe and self._last_key is not None:
                 self._gop_s = t - self._last_key
+            # Before any cut: the part's last sample lasts until this one, so parts join without a gap (a
+            # gap makes MSE drop every frame up to the next keyframe).
+            self._set_last_duration(main, sample.dts)
             out += self._cut_before(t, keyframe)
         if keyframe:
             self._last_key = t
-        self._set_last_duration(main, sample.dts)
         main.pending.append(sample)
         self._last_time = t
         return out

@@ -4,6 +4,7 @@ over WebM made by PyAV (VP8/Opus, VP9/Opus, H.264/Opus), its output probed by Py
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import struct
 import tempfile
@@ -106,6 +107,18 @@ def test_segments_cut_on_keyframes_at_the_target_and_parts_at_most_the_part_targ
             playlist.add_segment(f"{o.msn}.m4s", o.duration_s)
     playlist.end()
     check(playlist.render())
+
+
+def test_parts_join_without_gaps_on_each_track() -> None:
+    """WebM gives no sample durations: a part's last frame must last until the next part's first, or a browser's
+    MSE sees a gap there and drops every frame up to the next keyframe (hls.js showed ~7 of 30 frames/s)."""
+    segmenter = Segmenter(video=(1, 1000), audio=(2, 48000), target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    parts = [o for o in _feed(segmenter, 30 * 5, 30, 60) if isinstance(o, PartReady)]
+    video = [run for part in parts for run in read_fragments(part.data) if run.track_id == 1]
+    assert len(video) >= 10
+    for before, after in itertools.pairwise(video):
+        assert before.end_time == after.base_time, (before, after)
+    assert all(d > 0 for run in video for d in run.durations)
 
 
 def test_sparse_source_keyframes_never_make_a_segment_longer_than_allowed() -> None:
