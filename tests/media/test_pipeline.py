@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from altegon_rt.media.fmp4 import Sample, TrackRun, avcc_from_annex_b, boxes, fragment
 from altegon_rt.media.ingest import GrowingFile
 from altegon_rt.media.playlist import MediaPlaylist
-from altegon_rt.media.segmenter import PartReady, Segmenter, SegmentReady
+from altegon_rt.media.segmenter import AUDIO_WAIT_S, PartReady, Segmenter, SegmentReady
 from altegon_rt.media.worker import Events, StreamWorker
 from altegon_rt.media.workers import FATAL_EXIT
 from tests.media.fragments import nal_types, read_fragments
@@ -79,16 +79,19 @@ def test_any_annex_b_stream_converts_back_to_its_nal_units(units: list[tuple[int
 
 
 # -- segmenter --------------------------------------------------------------------------------------------------
-def _feed(segmenter: Segmenter, frames: int, fps: int, gop: int, *, audio: bool = True) -> list[Any]:
+def _feed(segmenter: Segmenter, frames: int, fps: int, gop: int, *, audio: bool = True, audio_lead_ms: int = 300,
+          audio_until_ms: int | None = None, flush: bool = True) -> list[Any]:  # fmt: skip
+    """Video frames (no durations, as WebM's) and AAC frames pushed ``audio_lead_ms`` ahead of the video (300:
+    as Chrome's; negative: behind, as after the Opus → AAC encoder)."""
     out: list[Any] = []
     audio_next = 0
     for i in range(frames):
         t = i * 1000 // fps
-        while audio and audio_next * 1024 * 1000 // 48000 <= t + 300:  # audio runs 300 ms ahead, as Chrome's does
+        while audio and audio_next * 1024 * 1000 // 48000 <= min(t + audio_lead_ms, audio_until_ms or t + 10**6):
             out += segmenter.push_audio(Sample(b"a", audio_next * 1024, audio_next * 1024, 1024, True))
             audio_next += 1
         out += segmenter.push_video(Sample(b"v", t, t, 0, i % gop == 0))
-    return out + segmenter.flush()
+    return out + segmenter.flush() if flush else out
 
 
 def test_segments_cut_on_keyframes_at_the_target_and_parts_at_most_the_part_target() -> None:
@@ -119,6 +122,34 @@ def test_parts_join_without_gaps_on_each_track() -> None:
     for before, after in itertools.pairwise(video):
         assert before.end_time == after.base_time, (before, after)
     assert all(d > 0 for run in video for d in run.durations)
+
+
+def _track_ends(part: PartReady) -> dict[int, float]:
+    """The end of each track's samples in the part, in seconds."""
+    return {run.track_id: run.end_time / (1000, 48000)[run.track_id - 1] for run in read_fragments(part.data)}
+
+
+def test_late_audio_is_waited_for_so_both_tracks_reach_each_parts_end() -> None:
+    """Audio 40 ms behind the video (the Opus → AAC path): a part goes out once its audio reaches its end, so
+    a browser's buffer (what both tracks cover) reaches the part's listed end."""
+    segmenter = Segmenter(video=(1, 1000), audio=(2, 48000), target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    parts = [o for o in _feed(segmenter, 30 * 5, 30, 60, audio_lead_ms=-40) if isinstance(o, PartReady)]
+    for part in parts[:-1]:
+        ends = _track_ends(part)
+        assert ends[2] >= ends[1] - 0.001, (part.msn, part.index, ends)
+        assert ends[1] == pytest.approx(part.start_s + part.duration_s, abs=0.001)
+
+
+def test_a_part_waits_for_audio_that_stops_only_so_long() -> None:
+    segmenter = Segmenter(video=(1, 1000), audio=(2, 48000), target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    frames = 30 * 4
+    out = _feed(segmenter, frames, 30, 60, audio_lead_ms=0, audio_until_ms=1000, flush=False)
+    parts = [o for o in out if isinstance(o, PartReady)]
+    last_video_s = (frames - 1) / 30
+    # Every part that ended AUDIO_WAIT_S before the last frame is out, with or without audio.
+    assert parts and parts[-1].start_s + parts[-1].duration_s >= last_video_s - AUDIO_WAIT_S - 0.5
+    assert 2 not in _track_ends(parts[-1])  # no audio after 1 s
+    assert [o.msn for o in out if isinstance(o, SegmentReady)] == [0]
 
 
 def test_sparse_source_keyframes_never_make_a_segment_longer_than_allowed() -> None:
