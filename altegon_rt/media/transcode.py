@@ -70,6 +70,9 @@ class Transcoder:
         self.settings = settings
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
+        for stream in (video, audio):
+            if stream is not None and stream.codec_context is None:  # a codec id FFmpeg does not know
+                raise MediaError("unsupported_codec", f"the {stream.type} track's codec is not VP8, VP9, H.264 or Opus")
         if video is not None and video.codec_context.name not in VIDEO_DECODERS:
             raise MediaError("unsupported_codec", f"video codec {video.codec_context.name} is not VP8, VP9 or H.264")
         if audio is not None and audio.codec_context.name not in AUDIO_DECODERS:

@@ -258,6 +258,14 @@ def test_garbage_is_a_fatal_media_error(tmp_path: Path) -> None:
     assert status == FATAL_EXIT and events[-1]["type"] == "fatal" and events[-1]["code"] == "invalid_media"
 
 
+def test_an_unknown_codec_id_is_a_fatal_media_error(tmp_path: Path) -> None:
+    """A codec id FFmpeg does not know gives a stream without a codec context (found by the fuzz test below)."""
+    webm = make_webm("vp8", 1.0, audio=False)
+    assert webm.count(b"V_VP8") == 1
+    status, events = run_worker(tmp_path, webm.replace(b"V_VP8", b"V^VP8"))
+    assert status == FATAL_EXIT and events[-1]["type"] == "fatal" and events[-1]["code"] == "unsupported_codec"
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_damaged_streams_end_in_events_never_in_an_exception(tmp_path: Path, data: st.DataObject) -> None:
