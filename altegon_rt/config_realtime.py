@@ -26,7 +26,8 @@ class SfuSection:
 
 @dataclass(frozen=True, slots=True)
 class DemoSection:
-    """The demo page (``/demo/meet``): where its built script bundle is (empty: the package's own)."""
+    """The demo pages (``/demo/meet``, ``/demo/live``): where their built script bundles are (empty: the
+    package's own)."""
 
     bundle_dir: str = ""
 

@@ -1,8 +1,11 @@
-"""``GET /demo/meet`` and ``GET /demo/static/{name}``: the demo page, its stylesheet and its script bundle.
+"""``GET /demo/meet``, ``GET /demo/live`` and ``GET /demo/static/{name}``: the demo pages, their stylesheets
+and their script bundles.
 
-The page and stylesheet live in ``static/``; the bundle (``meet.js`` and its source map) in the directory
-``demo.bundle_dir`` names, by default ``static/dist`` where ``npm run build`` writes it. Without the bundle
-the page answers 503 ``demo_not_built`` with the command that builds it, rather than a page that cannot work.
+The pages and stylesheets live in ``static/``; the bundles (``meet.js``, ``live.js`` and their source maps)
+in the directory ``demo.bundle_dir`` names, by default ``static/dist`` where ``npm run build`` writes them.
+Without its bundle a page answers 503 ``demo_not_built`` with the command that builds it, rather than a page
+that cannot work. ``/demo/live`` carries the server's HLS segment length (``data-segment-s``), which the
+broadcaster uses as its H.264 keyframe interval.
 
 Every answer carries a strict Content-Security-Policy: scripts, styles and connections only to this origin
 (plus its WebSocket form, for socket.io's upgrade); media elements may play ``blob:``/``mediastream:``
@@ -25,7 +28,7 @@ from altegon_rt.errors import NotFound, ServiceUnavailable
 TAG = "demo"
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_BUNDLE_DIR = STATIC_DIR / "dist"
-BUNDLE = "meet.js"
+BUNDLES = frozenset({"meet", "live"})  # <name>.js (and .js.map) in the bundle directory, one per page
 BUILD_HINT = "run `bash .ci/install` (or `npm ci && npm run build`) in the checkout, then reload"
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -34,7 +37,7 @@ CONTENT_TYPES = {
     ".map": "application/json",
 }
 # Files served from static/ itself; everything else under /demo/static/ comes from the bundle directory.
-PAGE_ASSETS = frozenset({"meet.css"})
+PAGE_ASSETS = frozenset({"meet.css", "live.css"})
 _ASSET_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}(\.[a-z0-9]{1,8}){1,3}$")
 _HOST = re.compile(r"^[A-Za-z0-9.\-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$")
 
@@ -79,17 +82,36 @@ async def _read(path: Path) -> bytes | None:
     responses={200: "The page (HTML)", 503: "The page's script bundle is not built (demo_not_built)"},
 )  # fmt: skip
 async def demo_meet(call: Call) -> Reply:
-    if not await trio.Path(bundle_dir(call) / BUNDLE).is_file():
-        raise ServiceUnavailable(f"the demo page's script bundle ({BUNDLE}) is not built: {BUILD_HINT}",
-                                 code="demo_not_built")  # fmt: skip
-    page = await _read(STATIC_DIR / "meet.html")
-    assert page is not None, "meet.html ships with the package"
-    return Reply(200, raw=page, content_type=CONTENT_TYPES[".html"], headers=_headers("no-store"))
+    return Reply(200, raw=await _page(call, "meet"), content_type=CONTENT_TYPES[".html"],
+                 headers=_headers("no-store"))  # fmt: skip
 
 
 @endpoint(
-    "GET", "/demo/static/{name}", tag=TAG, auth=PUBLIC, summary="The demo page's stylesheet and script bundle",
-    params=[Field("name", "string", max_length=80, description="meet.css, meet.js or meet.js.map")],
+    "GET", "/demo/live", tag=TAG, auth=PUBLIC,
+    summary="The demo live streaming page: broadcast the camera to HLS, or watch a stream (?watch=<streamId>)",
+    query=[Field("watch", "string", required=False, max_length=64, description="the streamId to play")],
+    responses={200: "The page (HTML)", 503: "The page's script bundle is not built (demo_not_built)"},
+)  # fmt: skip
+async def demo_live(call: Call) -> Reply:
+    page = await _page(call, "live")
+    segment_s = f"{call.services.config.hls.target_duration_s:g}".encode()
+    page = page.replace(b"__SEGMENT_S__", segment_s)
+    return Reply(200, raw=page, content_type=CONTENT_TYPES[".html"], headers=_headers("no-store"))
+
+
+async def _page(call: Call, name: str) -> bytes:
+    """``static/<name>.html``, if its bundle is built."""
+    if not await trio.Path(bundle_dir(call) / f"{name}.js").is_file():
+        raise ServiceUnavailable(f"the demo page's script bundle ({name}.js) is not built: {BUILD_HINT}",
+                                 code="demo_not_built")  # fmt: skip
+    page = await _read(STATIC_DIR / f"{name}.html")
+    assert page is not None, f"{name}.html ships with the package"
+    return page
+
+
+@endpoint(
+    "GET", "/demo/static/{name}", tag=TAG, auth=PUBLIC, summary="The demo pages' stylesheets and script bundles",
+    params=[Field("name", "string", max_length=80, description="meet.css, meet.js, live.js, live.js.map, ...")],
     responses={200: "The file", 404: "No such file (demo_not_built names a bundle file not built yet)"},
 )  # fmt: skip
 async def demo_static(call: Call) -> Reply:
@@ -100,11 +122,11 @@ async def demo_static(call: Call) -> Reply:
     in_page = name in PAGE_ASSETS
     data = await _read((STATIC_DIR if in_page else bundle_dir(call)) / name)
     if data is None:
-        if name.startswith(Path(BUNDLE).stem):
+        if name.split(".", 1)[0] in BUNDLES:
             raise NotFound(f"{name} is not built: {BUILD_HINT}", code="demo_not_built")
         raise NotFound(f"the demo has no file named {name!r}")
     # Revalidated on each load (no ETag: the files are small), so a rebuilt bundle is picked up at once.
     return Reply(200, raw=data, content_type=CONTENT_TYPES[suffix], headers=_headers("no-cache"))
 
 
-ROUTES = (demo_meet, demo_static)
+ROUTES = (demo_meet, demo_live, demo_static)

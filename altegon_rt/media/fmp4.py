@@ -6,6 +6,11 @@ version 1 ``trun`` carrying each sample's duration, size, flags and signed compo
 initialization section (``ftyp`` + ``moov``, with the codec configuration) comes from FFmpeg's mp4 muxer;
 :func:`init_section` keeps just those two boxes of its output. A segment is its parts' fragments one after
 the other, which is what RFC 8216 §3.3 allows for fMP4 segments.
+
+H.264 samples in MP4 are NAL units each preceded by its length (ISO/IEC 14496-15, 4-byte lengths as the
+``avcC`` FFmpeg writes declares); encoders (libx264) and Chrome's WebM give Annex B byte streams (start codes)
+instead, which FFmpeg's own demuxer reads either way but browsers' MSE refuse; the samples given here are
+already converted (:func:`altegon_rt.rtc.depacketize.length_prefixed`).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from altegon_rt.media.workers import WorkerProcess
 log = logging.getLogger(__name__)
 
 SOURCE = "source.webm"
+EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 END_GRACE_S = 15.0  # how long a worker may take to finish after endStream before it is killed
 
 
@@ -61,6 +62,7 @@ class LiveStream:
     last_data: float
     active: bool = True
     size: int = 0
+    head: bytes = b""  # the stream's first bytes (up to 4), checked against the EBML magic
     ended_at: float | None = None
     end_reason: str = ""
     generation: int = 0
@@ -157,9 +159,12 @@ class LiveStreams:
                 await self.end(stream, "too large")
                 raise StreamError("stream_too_large", f"a stream may send at most {self.config.max_stream_bytes} "
                                   "bytes; it has been ended")  # fmt: skip
-            if stream.size == 0 and not data.startswith(b"\x1a\x45\xdf\xa3"):
-                raise StreamError("invalid_media", "the first chunk of a stream must start with the WebM (EBML) "
-                                  "header, as MediaRecorder's first chunk does")  # fmt: skip
+            if stream.size < len(EBML_MAGIC):  # MediaRecorder's first chunk may be a single byte
+                head = (stream.head + data)[: len(EBML_MAGIC)]
+                if not EBML_MAGIC.startswith(head):
+                    raise StreamError("invalid_media", "a stream must start with the WebM (EBML) header, as "
+                                      "MediaRecorder's first chunk does")  # fmt: skip
+                stream.head = head
             await trio.to_thread.run_sync(_append, stream.directory / SOURCE, data)
             stream.size += len(data)
             stream.last_data = trio.current_time()

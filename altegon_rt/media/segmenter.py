@@ -7,20 +7,21 @@ the encoders, and gives back :class:`PartReady` and :class:`SegmentReady` with t
   on that grid). When the source's keyframes are too far apart (H.264 passed through), a segment is cut
   without one rather than exceed ``max_segment_s`` (what keeps ``EXT-X-TARGETDURATION`` honest); that
   segment's first part is then not ``INDEPENDENT``.
-- Parts are cut on the video timeline before a frame that would make the part longer than ``part_s``, and
-  closed as soon as the next frame (expected one frame interval later) would not fit, rather than when it
-  arrives: a browser sends a chunk a second, so waiting for the next frame would hold the last part of
-  each chunk back a whole second. The last sample of such a part lasts one frame interval. A part's listed
-  duration is its span on that timeline, capped at ``part_s`` (a gap in the source longer than a part is
-  the only case where the cap applies); a segment's duration is the sum of its parts'. A segment is closed
-  when its next keyframe arrives (its parts are all listed by then).
+- Parts are cut on the video timeline before a frame that would make the part longer than ``part_s``. A
+  part's listed duration is its span on that timeline, capped at ``part_s`` (a gap in the source longer
+  than a part is the only case where the cap applies); a segment's duration is the sum of its parts'.
 - Audio is interleaved by time: a part takes the audio samples that start before its end, so audio that
   arrives ahead of the video (Chrome sends it up to a second early) waits for its part instead of being
-  cut away. A stream without video is cut on the audio timeline alone.
+  cut away. Audio that comes late (the Opus → AAC path lags the video by a few tens of ms) is waited for,
+  up to ``AUDIO_WAIT_S`` of video, so that a part's audio reaches its end: a browser's MSE buffer holds
+  what both tracks cover, and a part that ends short of its listed end made hls.js load it again and again.
+  A stream without video is cut on the audio timeline alone.
+- Within a track, each sample lasts until the next one (WebM gives no durations), also across parts.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -28,7 +29,7 @@ from altegon_rt.media.fmp4 import Sample, TrackRun, fragment
 
 DEFAULT_FRAME_S = 1 / 30
 MAX_AUDIO_QUEUE = 2000  # AAC frames (~40 s) waiting for video; older ones are dropped
-PART_SLACK_S = 0.002  # timestamps in ms: 15 frames at 30 fps may span 501 ms and still make a 0.5 s part
+AUDIO_WAIT_S = 0.25  # how long (on the video timeline) a cut part waits for the audio that reaches its end
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,16 @@ class SegmentReady:
 
 
 Output = PartReady | SegmentReady
+
+
+@dataclass(slots=True)
+class _Cut:
+    """A part whose video is complete, waiting for its audio."""
+
+    samples: list[Sample]
+    start: float
+    end: float
+    closes_segment: bool
 
 
 @dataclass(slots=True)
@@ -86,7 +97,9 @@ class Segmenter:
         self._audio_queue: deque[Sample] = deque(
             maxlen=MAX_AUDIO_QUEUE
         )  # audio waiting for the video to reach its time
-        self._parts: list[PartReady] = []
+        self._parts: list[PartReady] = []  # the published parts of the open segment
+        self._cuts: deque[_Cut] = deque()
+        self._audio_end = -math.inf  # end of the latest audio sample, in seconds
         self._segment_start: float | None = None
         self._part_start = 0.0
         self._frame_s = DEFAULT_FRAME_S if self.video else 1024 / 48000
@@ -105,18 +118,16 @@ class Segmenter:
         if self.video is None:
             return self._push_main(sample, True)
         self._audio_queue.append(sample)  # audio ahead of the first keyframe waits too: it starts the first part
-        return []
+        self._audio_end = max(self._audio_end, self._time(self.audio, sample.dts + sample.duration))
+        return self._publish(self._last_time or 0.0) if self._cuts else []
 
     def flush(self) -> list[Output]:
-        """The end of the stream: the open part and segment are closed."""
-        if self._segment_start is None or self._last_time is None:
-            return []
-        end = self._last_time + self._frame_s
-        self._set_last_duration(self.main, round(end * self.main.timescale))
-        out = self._close_part(end, final=True)
-        if self._parts:
-            out.append(self._close_segment(end))
-        return out
+        """The end of the stream: the open part and segment are closed, and every waiting part goes out."""
+        if self._segment_start is not None and self.main.pending and self._last_time is not None:
+            end = self._last_time + self._frame_s
+            self._set_last_duration(self.main, round(end * self.main.timescale))
+            self._queue_cut(end, closes_segment=True)
+        return self._publish(math.inf, final=True)
 
     # -- cutting ------------------------------------------------------------------------------------------------
     def _time(self, track: Track, ticks: int) -> float:
@@ -127,27 +138,24 @@ class Segmenter:
         t = self._time(main, sample.dts)
         if self._last_time is not None and t > self._last_time:
             self._frame_s = min(t - self._last_time, self.part_s)
-        out: list[Output] = []
         if self._segment_start is None:
             if not keyframe:
-                return out  # a segment starts on a keyframe
+                return []  # a segment starts on a keyframe
             self._segment_start = self._part_start = t
         else:
             if keyframe and self._last_key is not None:
                 self._gop_s = t - self._last_key
-            out += self._cut_before(t, keyframe)
+            # Before any cut: the part's last sample lasts until this one, so parts join without a gap (a
+            # gap makes MSE drop every frame up to the next keyframe).
+            self._set_last_duration(main, sample.dts)
+            self._cut_before(t, keyframe)
         if keyframe:
             self._last_key = t
-        self._set_last_duration(main, sample.dts)
         main.pending.append(sample)
         self._last_time = t
-        if t + 2 * self._frame_s - self._part_start > self.part_s + PART_SLACK_S:  # the next frame won't fit
-            end = t + self._frame_s
-            self._set_last_duration(main, round(end * main.timescale))
-            out += self._close_part(end, final=False)
-        return out
+        return self._publish(t)
 
-    def _cut_before(self, t: float, keyframe: bool) -> list[Output]:
+    def _cut_before(self, t: float, keyframe: bool) -> None:
         assert self._segment_start is not None
         elapsed = t - self._segment_start
         room = self.max_segment_s - elapsed
@@ -156,18 +164,16 @@ class Segmenter:
             room < self._frame_s * 1.5
         )
         if cut_segment:
-            out = self._close_part(t, final=False)  # nothing when the part was closed when it became full
-            out.append(self._close_segment(t))
+            self._queue_cut(t, closes_segment=True)
             self._segment_start = self._part_start = t
-            return out
-        if not self.main.pending:  # the previous part was closed when it became full: this frame starts one
+        elif t - self._part_start + self._frame_s > self.part_s + 1e-9:
+            self._queue_cut(t, closes_segment=False)
             self._part_start = t
-            return []
-        if t - self._part_start + self._frame_s > self.part_s + PART_SLACK_S:
-            out = self._close_part(t, final=False)
-            self._part_start = t
-            return out
-        return []
+
+    def _queue_cut(self, end: float, *, closes_segment: bool) -> None:
+        if self.main.pending:
+            self._cuts.append(_Cut(self.main.pending, self._part_start, end, closes_segment))
+            self.main.pending = []
 
     def _set_last_duration(self, track: Track, next_dts: int) -> None:
         """The previous sample of the open part lasts until this one."""
@@ -175,33 +181,39 @@ class Segmenter:
             last = track.pending[-1]
             track.pending[-1] = Sample(last.data, last.dts, last.pts, max(next_dts - last.dts, 1), last.keyframe)
 
-    def _close_part(self, end: float, *, final: bool) -> list[Output]:
+    def _publish(self, now: float, *, final: bool = False) -> list[Output]:
+        """The cut parts whose audio has arrived up to their end (or that waited ``AUDIO_WAIT_S`` for it)."""
+        out: list[Output] = []
+        while self._cuts:
+            cut = self._cuts[0]
+            audio_done = self.video is None or self.audio is None or self._audio_end >= cut.end - 1e-6
+            if not (final or audio_done or now - cut.end >= AUDIO_WAIT_S):
+                break
+            self._cuts.popleft()
+            out += self._close_part(cut, final=final and not self._cuts)
+        return out
+
+    def _close_part(self, cut: _Cut, *, final: bool) -> list[Output]:
         main = self.main
-        if not main.pending:
-            return []
         runs = []
         if self.video is not None:
-            runs.append(TrackRun(self.video.track_id, self.video.pending))
+            runs.append(TrackRun(self.video.track_id, cut.samples))
             if self.audio is not None:
                 audio: list[Sample] = []
-                while self._audio_queue and (final or self._time(self.audio, self._audio_queue[0].dts) < end):
+                while self._audio_queue and (final or self._time(self.audio, self._audio_queue[0].dts) < cut.end):
                     audio.append(self._audio_queue.popleft())
                 runs.append(TrackRun(self.audio.track_id, audio))
         else:
-            runs.append(TrackRun(main.track_id, main.pending))
-        independent = main.pending[0].keyframe
+            runs.append(TrackRun(main.track_id, cut.samples))
         data = fragment(self._sequence, runs)
         self._sequence += 1
-        main.pending = []
-        duration = min(max(end - self._part_start, 0.001), self.part_s)
-        part = PartReady(self.msn, len(self._parts), data, self._part_start, duration, independent)
+        duration = min(max(cut.end - cut.start, 0.001), self.part_s)
+        part = PartReady(self.msn, len(self._parts), data, cut.start, duration, cut.samples[0].keyframe)
         self._parts.append(part)
-        return [part]
-
-    def _close_segment(self, end: float) -> SegmentReady:
-        assert self._segment_start is not None
+        if not cut.closes_segment:
+            return [part]
         parts, self._parts = self._parts, []
-        duration = sum(p.duration_s for p in parts)
-        segment = SegmentReady(self.msn, b"".join(p.data for p in parts), self._segment_start, duration)
+        segment = SegmentReady(self.msn, b"".join(p.data for p in parts), parts[0].start_s,
+                               sum(p.duration_s for p in parts))  # fmt: skip
         self.msn += 1
-        return segment
+        return [part, segment]

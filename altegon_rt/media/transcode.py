@@ -3,7 +3,8 @@
 :class:`Transcoder` opens a live Matroska/WebM byte stream (read from byte 0, see ``ingest.py``), and turns
 each demuxed packet into :class:`~altegon_rt.media.fmp4.Sample` s for the segmenter:
 
-- video: H.264 is passed through untouched; VP8 and VP9 are decoded (one thread: frame threading holds
+- video: H.264 is passed through (only its framing changes: Annex B start codes, as Chrome's WebM and
+  libx264 give them, become MP4's length prefixes); VP8 and VP9 are decoded (one thread: frame threading holds
   frames back until the next chunk) and encoded with libx264 (``tune=zerolatency``, no B-frames, one
   thread), a keyframe forced on every ``target_s`` of the timeline and frames scaled to the first size.
 - audio: Opus is decoded, resampled to 48 kHz stereo in 1024-sample frames and encoded as AAC-LC.
@@ -70,6 +71,9 @@ class Transcoder:
         self.settings = settings
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
+        for stream in (video, audio):
+            if stream is not None and stream.codec_context is None:  # a codec id FFmpeg does not know
+                raise MediaError("unsupported_codec", f"the {stream.type} track's codec is not VP8, VP9, H.264 or Opus")
         if video is not None and video.codec_context.name not in VIDEO_DECODERS:
             raise MediaError("unsupported_codec", f"video codec {video.codec_context.name} is not VP8, VP9 or H.264")
         if audio is not None and audio.codec_context.name not in AUDIO_DECODERS:
@@ -86,6 +90,7 @@ class Transcoder:
         self._size: tuple[int, int] | None = None
         self._next_key_s: float | None = None
         self._resampler: Any = None
+        self._annex_b = False  # whether the video packets have start codes, to be made length-prefixed
         if video is not None:
             self._open_video(video)
         if audio is not None:
@@ -102,6 +107,9 @@ class Transcoder:
             if not ctx.extradata:
                 raise MediaError("unsupported_codec", "H.264 without codec configuration (avcC) in the WebM header")
             self.video_out = self._muxer.add_stream_from_template(video)
+            # FFmpeg's convention: an avcC (version 1) means length-prefixed packets, else Annex B ones; the
+            # mp4 muxer turns Annex B extradata into the init section's avcC with 4-byte lengths.
+            self._annex_b = ctx.extradata[0] != 1
             return
         width, height = ctx.width or 0, ctx.height or 0
         if width <= 0 or height <= 0:
@@ -124,6 +132,7 @@ class Transcoder:
         enc.options = options
         enc.open()
         self._encoder = enc
+        self._annex_b = True  # libx264's packets always have start codes
         self.video_out = out
 
     def _open_audio(self, audio: Any) -> None:
@@ -180,7 +189,8 @@ class Transcoder:
         pts = packet.pts if packet.pts is not None else dts
         if dts * packet.time_base < self.settings.resume_after_s:
             return []
-        sample = Sample(bytes(packet), round(dts * scale), round(pts * scale), round((packet.duration or 0) * scale),
+        data = length_prefixed(bytes(packet)) if self._annex_b else bytes(packet)
+        sample = Sample(data, round(dts * scale), round(pts * scale), round((packet.duration or 0) * scale),
                         bool(packet.is_keyframe))  # fmt: skip
         return [Encoded("video", sample)]
 

@@ -220,6 +220,31 @@ async def test_corrupt_chunks_get_an_error_and_other_streams_go_on(hls_server: S
         assert (await client.get("/healthz")).status_code == 200
 
 
+def _byte_by_byte_start(url: str) -> dict[str, Any]:
+    """Chromium's MediaRecorder with a 50 ms timeslice sends the EBML magic's first byte as its first chunk."""
+    peer, stream_id, pieces = broadcast(url, "vp8", 2.0)
+    other, other_id, _ = broadcast(url, "vp8", 2.0)
+    try:
+        first = pieces[0]
+        acks = send_all(peer, stream_id, [first[:1], first[1:3], first[3:], *pieces[1:]])
+        wrong = other.call("videoBlob", {"streamId": other_id, "data": b"\x1a\x45\x00"})
+        other.call("endStream", {"streamId": other_id})
+        ended = peer.call("endStream", {"streamId": stream_id})
+        return {"acks": acks, "wrong": wrong, "ended": ended, "id": stream_id}
+    finally:
+        peer.close()
+        other.close()
+
+
+async def test_a_stream_may_start_with_a_chunk_shorter_than_the_ebml_magic(hls_server: ServerProcess) -> None:
+    result = await trio.to_thread.run_sync(_byte_by_byte_start, hls_server.url)
+    assert result["acks"] == [{"success": True}] * len(result["acks"])
+    assert result["wrong"]["error"]["code"] == "invalid_media"
+    async with httpx.AsyncClient(base_url=hls_server.url, timeout=15) as client:
+        final = await until_ended(client, result["id"])
+        assert sum(s.duration for s in final.segments) == pytest.approx(2.0, abs=0.1)
+
+
 def _silent_sender(url: str) -> dict[str, Any]:
     sender, stream_id, pieces = broadcast(url, "vp8", 2.0)
     viewer = Peer(url, None, path=PATH)

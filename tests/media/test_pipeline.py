@@ -4,6 +4,7 @@ over WebM made by PyAV (VP8/Opus, VP9/Opus, H.264/Opus), its output probed by Py
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import struct
 import tempfile
@@ -20,9 +21,10 @@ from altegon_rt.media import FATAL_EXIT
 from altegon_rt.media.fmp4 import Sample, TrackRun, boxes, fragment
 from altegon_rt.media.ingest import GrowingFile
 from altegon_rt.media.playlist import MediaPlaylist
-from altegon_rt.media.segmenter import PartReady, Segmenter, SegmentReady
+from altegon_rt.media.segmenter import AUDIO_WAIT_S, PartReady, Segmenter, SegmentReady
 from altegon_rt.media.worker import Events, StreamWorker
 from altegon_rt.rtc.depacketize import length_prefixed
+from tests.media.fragments import nal_types, read_fragments
 from tests.media.hls_rules import check
 from tests.media.webm import chunks, make_webm
 
@@ -52,17 +54,45 @@ def test_boxes_stop_at_a_truncated_box() -> None:
     assert list(boxes(b"\x00\x00\x00\x04abcd")) == []
 
 
+def test_annex_b_access_units_become_length_prefixed_nal_units() -> None:
+    annex_b = b"\x00\x00\x00\x01\x67AB\x00\x00\x01\x68C\x00\x00\x00\x00\x01\x65DEF\x00\x00"
+    assert length_prefixed(annex_b) == b"\x00\x00\x00\x03\x67AB\x00\x00\x00\x02\x68C\x00\x00\x00\x04\x65DEF"
+    assert length_prefixed(b"junk\x00\x00\x01\x09\xf0") == b"\x00\x00\x00\x02\x09\xf0"
+    assert length_prefixed(b"") == b"" and length_prefixed(b"\x00\x00\x01") == b""
+
+
+def _escaped(payload: bytes) -> bytes:
+    """``payload`` with H.264's emulation prevention: no 00 00 0x (x <= 3) inside, no trailing zero."""
+    out = bytearray()
+    for byte in payload:
+        if len(out) >= 2 and out[-1] == 0 and out[-2] == 0 and byte <= 3:
+            out.append(3)
+        out.append(byte)
+    return bytes(out) + (b"\x80" if out.endswith(b"\x00") else b"")
+
+
+@given(st.lists(st.tuples(st.integers(1, 23), st.binary(max_size=40), st.booleans()), min_size=1, max_size=8))
+def test_any_annex_b_stream_converts_back_to_its_nal_units(units: list[tuple[int, bytes, bool]]) -> None:
+    nals = [bytes([0x60 | kind]) + _escaped(payload) for kind, payload, _ in units]
+    stream = b"".join((b"\x00\x00\x00\x01" if long else b"\x00\x00\x01") + nal
+                      for nal, (_, _, long) in zip(nals, units, strict=True))  # fmt: skip
+    assert length_prefixed(stream) == b"".join(struct.pack(">I", len(nal)) + nal for nal in nals)
+
+
 # -- segmenter --------------------------------------------------------------------------------------------------
-def _feed(segmenter: Segmenter, frames: int, fps: int, gop: int, *, audio: bool = True) -> list[Any]:
+def _feed(segmenter: Segmenter, frames: int, fps: int, gop: int, *, audio: bool = True, audio_lead_ms: int = 300,
+          audio_until_ms: int | None = None, flush: bool = True) -> list[Any]:  # fmt: skip
+    """Video frames (no durations, as WebM's) and AAC frames pushed ``audio_lead_ms`` ahead of the video (300:
+    as Chrome's; negative: behind, as after the Opus → AAC encoder)."""
     out: list[Any] = []
     audio_next = 0
     for i in range(frames):
         t = i * 1000 // fps
-        while audio and audio_next * 1024 * 1000 // 48000 <= t + 300:  # audio runs 300 ms ahead, as Chrome's does
+        while audio and audio_next * 1024 * 1000 // 48000 <= min(t + audio_lead_ms, audio_until_ms or t + 10**6):
             out += segmenter.push_audio(Sample(b"a", audio_next * 1024, audio_next * 1024, 1024, True))
             audio_next += 1
         out += segmenter.push_video(Sample(b"v", t, t, 0, i % gop == 0))
-    return out + segmenter.flush()
+    return out + segmenter.flush() if flush else out
 
 
 def test_segments_cut_on_keyframes_at_the_target_and_parts_at_most_the_part_target() -> None:
@@ -97,6 +127,46 @@ def test_a_full_part_is_published_without_waiting_for_the_next_frame() -> None:
     assert first_of_next[0].duration_s == pytest.approx(2.0, abs=0.01)
     final = segmenter.flush()
     assert [type(o) for o in final] == [PartReady, SegmentReady]
+
+
+def test_parts_join_without_gaps_on_each_track() -> None:
+    """WebM gives no sample durations: a part's last frame must last until the next part's first, or a browser's
+    MSE sees a gap there and drops every frame up to the next keyframe (hls.js showed ~7 of 30 frames/s)."""
+    segmenter = Segmenter(video=(1, 1000), audio=(2, 48000), target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    parts = [o for o in _feed(segmenter, 30 * 5, 30, 60) if isinstance(o, PartReady)]
+    video = [run for part in parts for run in read_fragments(part.data) if run.track_id == 1]
+    assert len(video) >= 10
+    for before, after in itertools.pairwise(video):
+        assert before.end_time == after.base_time, (before, after)
+    assert all(d > 0 for run in video for d in run.durations)
+
+
+def _track_ends(part: PartReady) -> dict[int, float]:
+    """The end of each track's samples in the part, in seconds."""
+    return {run.track_id: run.end_time / (1000, 48000)[run.track_id - 1] for run in read_fragments(part.data)}
+
+
+def test_late_audio_is_waited_for_so_both_tracks_reach_each_parts_end() -> None:
+    """Audio 40 ms behind the video (the Opus → AAC path): a part goes out once its audio reaches its end, so
+    a browser's buffer (what both tracks cover) reaches the part's listed end."""
+    segmenter = Segmenter(video=(1, 1000), audio=(2, 48000), target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    parts = [o for o in _feed(segmenter, 30 * 5, 30, 60, audio_lead_ms=-40) if isinstance(o, PartReady)]
+    for part in parts[:-1]:
+        ends = _track_ends(part)
+        assert ends[2] >= ends[1] - 0.001, (part.msn, part.index, ends)
+        assert ends[1] == pytest.approx(part.start_s + part.duration_s, abs=0.001)
+
+
+def test_a_part_waits_for_audio_that_stops_only_so_long() -> None:
+    segmenter = Segmenter(video=(1, 1000), audio=(2, 48000), target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    frames = 30 * 4
+    out = _feed(segmenter, frames, 30, 60, audio_lead_ms=0, audio_until_ms=1000, flush=False)
+    parts = [o for o in out if isinstance(o, PartReady)]
+    last_video_s = (frames - 1) / 30
+    # Every part that ended AUDIO_WAIT_S before the last frame is out, with or without audio.
+    assert parts and parts[-1].start_s + parts[-1].duration_s >= last_video_s - AUDIO_WAIT_S - 0.5
+    assert 2 not in _track_ends(parts[-1])  # no audio after 1 s
+    assert [o.msn for o in out if isinstance(o, SegmentReady)] == [0]
 
 
 def test_sparse_source_keyframes_never_make_a_segment_longer_than_allowed() -> None:
@@ -183,6 +253,12 @@ def test_worker_makes_ll_hls_from_webm(tmp_path: Path, codec: str) -> None:
             assert data == parts  # a segment is its parts
             probe = probe_segment(init, data)
             assert probe["codecs"] == ["aac", "h264"] and probe["key_first"], probe
+            # What a browser's MSE takes: H.264 as length-prefixed NAL units (FFmpeg's demuxer above would
+            # also read start codes), a segment opening with an IDR picture (type 5).
+            video = [run for run in read_fragments(data) if run.track_id == 1]
+            framing = [nal_types(sample) for run in video for sample in run.samples]
+            assert all(types for types in framing), framing
+            assert 5 in framing[0] and all({1, 5} & set(types) for types in framing), framing
             assert probe["span"] <= 2.0 + 0.04 and probe["audio"] > 0, probe
             assert probe["decoded"] == probe["video"], probe  # every sample decodes on its own segment
     playlist.end()
@@ -200,6 +276,14 @@ def test_resumed_worker_skips_what_was_published(tmp_path: Path) -> None:
 def test_garbage_is_a_fatal_media_error(tmp_path: Path) -> None:
     status, events = run_worker(tmp_path, b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 40)
     assert status == FATAL_EXIT and events[-1]["type"] == "fatal" and events[-1]["code"] == "invalid_media"
+
+
+def test_an_unknown_codec_id_is_a_fatal_media_error(tmp_path: Path) -> None:
+    """A codec id FFmpeg does not know gives a stream without a codec context (found by the fuzz test below)."""
+    webm = make_webm("vp8", 1.0, audio=False)
+    assert webm.count(b"V_VP8") == 1
+    status, events = run_worker(tmp_path, webm.replace(b"V_VP8", b"V^VP8"))
+    assert status == FATAL_EXIT and events[-1]["type"] == "fatal" and events[-1]["code"] == "unsupported_codec"
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -226,10 +310,3 @@ def test_damaged_streams_end_in_events_never_in_an_exception(tmp_path: Path, dat
     assert status in (0, FATAL_EXIT)
     assert events and events[-1]["type"] in ("end", "fatal")
     assert all(e["type"] in ("init", "part", "segment", "error", "end", "fatal") for e in events)
-
-
-def test_annex_b_access_units_become_length_prefixed_nal_units() -> None:
-    sps, pps, idr = b"\x67\x42\xc0\x1f\xaa", b"\x68\xce\x3c\x80", b"\x65" + b"\x88\x00\x01\x02" * 100
-    annexb = b"\x00\x00\x00\x01" + sps + b"\x00\x00\x01" + pps + b"\x00\x00\x01" + idr + b"\x00\x00"
-    assert length_prefixed(annexb) == b"".join(len(n).to_bytes(4, "big") + n for n in (sps, pps, idr))
-    assert length_prefixed(b"") == b""

@@ -1,4 +1,5 @@
-// The SFU socket (/sfu/socket.io/, docs/sfu-protocol.md): requests with acks, and a log of server events.
+// A socket.io connection to one of the server's sockets (by default the SFU socket, /sfu/socket.io/,
+// docs/sfu-protocol.md; the live page uses /stream/socket.io/): requests with acks, and a log of server events.
 import { io } from "socket.io-client";
 
 export class SignallingError extends Error {
@@ -10,9 +11,9 @@ export class SignallingError extends Error {
 }
 
 export class Signalling {
-  constructor() {
+  constructor(path = "/sfu/socket.io/") {
     // Same origin as the page; no reconnection: the server forgets a peer whose socket closed.
-    this.socket = io({ path: "/sfu/socket.io/", reconnection: false, autoConnect: false });
+    this.socket = io({ path, reconnection: false, autoConnect: false });
     this.events = []; // the server's events as received (bounded), for whoever inspects the page
     this.socket.onAny((event, data) => {
       this.events.push({ event, data, at: performance.now() });
