@@ -113,22 +113,6 @@ def test_segments_cut_on_keyframes_at_the_target_and_parts_at_most_the_part_targ
     check(playlist.render())
 
 
-def test_a_full_part_is_published_without_waiting_for_the_next_frame() -> None:
-    """A chunk a second from the browser: its last part must not wait a second for the next chunk's frame."""
-    segmenter = Segmenter(video=(1, 1000), audio=None, target_s=2.0, max_segment_s=2.49, part_s=0.5)
-    outputs = [segmenter.push_video(Sample(b"v", i * 1000 // 30, i * 1000 // 30, 0, i % 60 == 0)) for i in range(60)]
-    ready = [i for i, out in enumerate(outputs) if out]
-    assert ready == [14, 29, 44, 59]  # the frames that fill a part of 15 frames (0.5 s)
-    parts = [o for out in outputs for o in out]
-    assert all(isinstance(p, PartReady) and p.duration_s == pytest.approx(0.5, abs=0.002) for p in parts)
-    assert [p.independent for p in parts] == [True, False, False, False]
-    first_of_next = segmenter.push_video(Sample(b"v", 2000, 2000, 0, True))
-    assert [type(o) for o in first_of_next] == [SegmentReady]
-    assert first_of_next[0].duration_s == pytest.approx(2.0, abs=0.01)
-    final = segmenter.flush()
-    assert [type(o) for o in final] == [PartReady, SegmentReady]
-
-
 def test_parts_join_without_gaps_on_each_track() -> None:
     """WebM gives no sample durations: a part's last frame must last until the next part's first, or a browser's
     MSE sees a gap there and drops every frame up to the next keyframe (hls.js showed ~7 of 30 frames/s)."""
