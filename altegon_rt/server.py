@@ -54,6 +54,7 @@ from altegon_rt.realtime.sockets import build_socket_servers
 from altegon_rt.realtime.stream import StreamSocket
 from altegon_rt.rtc.dtls import generate_certificate
 from altegon_rt.rtk.media import RtkMedia
+from altegon_rt.rtk.on_start import StartOfSession
 from altegon_rt.rtk.service import RtkServices
 from altegon_rt.rtk.session_files import SessionFiles
 from altegon_rt.sfu.udp import UdpServer
@@ -229,6 +230,7 @@ class Server:
         live = services.live = LiveStreams(self.config.hls, self.config.data_dir / "hls")
         StreamSocket(sockets_by_path["/stream/socket.io/"], live)
         rtk.media = self._rtk_media(services, live)
+        sessions.on_started = StartOfSession(rtk.media)  # a meeting's record_on_start / live_stream_on_start
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()
         async with trio.open_nursery() as front:

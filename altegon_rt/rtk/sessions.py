@@ -138,6 +138,10 @@ class SessionTracker:
         )
         self._wake = trio.Event()
         self.dropped_writes = 0
+        # Called (in the tracker's nursery) with each session that starts and its account: the meeting's
+        # record_on_start / live_stream_on_start (set by the server once media capture exists).
+        self.on_started: Callable[[LiveSession, str], Awaitable[None]] | None = None
+        self._nursery: trio.Nursery | None = None
 
     # -- joins and leaves -------------------------------------------------------------------------------------
     def join(self, principal: ParticipantPrincipal, meeting: dict[str, Any], peer: SfuPeer, address: str) -> LivePeer:
@@ -153,6 +157,8 @@ class SessionTracker:
                 "ended_at": None, "live_participants": 0, "max_concurrent_participants": 0, "minutes_consumed": 0,
             })  # fmt: skip
             self._emit(session, "meeting.started", {"meeting": self._meeting(session)})
+            if self.on_started is not None and self._nursery is not None:
+                self._nursery.start_soon(self._begin, session, principal.account_id)
         session.meeting, session.end_at = meeting, None
         live = LivePeer(new_uuid(), principal, peer, stamp, address)
         live.event("joined")
@@ -242,6 +248,7 @@ class SessionTracker:
             await self._store.rtk_session_peers.close_orphans()
             log.info("rtk sessions: %d session(s) of a previous run marked ENDED", ended)
         async with trio.open_nursery() as nursery:
+            self._nursery = nursery
             nursery.start_soon(self._writer)
             task_status.started()
             while True:
@@ -252,6 +259,13 @@ class SessionTracker:
                     self._end(session)
                     if self._on_ended is not None:
                         nursery.start_soon(self._finish, session)
+
+    async def _begin(self, session: LiveSession, account_id: str) -> None:
+        assert self.on_started is not None
+        try:
+            await self.on_started(session, account_id)
+        except Exception:
+            log.exception("rtk session %s: the start-of-session work failed", session.id)
 
     async def _finish(self, session: LiveSession) -> None:
         assert self._on_ended is not None

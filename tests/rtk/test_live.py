@@ -162,3 +162,31 @@ def test_polls_are_delivered_and_votes_counted(rtk: Rtk) -> None:
         assert counted[own["id"]]["options"][0]["count"] == 1 and counted[own["id"]]["options"][0]["votes"] == []
         bad = rtk.call("POST", f"/meetings/{mid}/active-session/poll", {"question": "x", "options": []})
         assert bad.status_code == 400 and "'options'" in bad.json()["error"]["message"]
+
+
+def test_record_on_start_and_live_stream_on_start_begin_with_the_first_join(rtk: Rtk) -> None:
+    meeting = rtk.meeting(record_on_start=True, live_stream_on_start=True,
+                          recording_config={"file_name_prefix": "auto-"})  # fmt: skip
+    plain = rtk.meeting()
+    with ExitStack() as stack:
+        ada = stack.enter_context(Member(rtk.url, rtk.participant(meeting["id"], "speaker", "Ada")))
+        bob = stack.enter_context(Member(rtk.url, rtk.participant(plain["id"], "speaker", "Bob")))
+        assert rtk.call("GET", f"/recordings/active-recording/{meeting['id']}").status_code == 404
+        ada.join(meeting["id"])
+        bob.join(plain["id"])
+        recording = wait_until(
+            lambda: (r := rtk.call("GET", f"/recordings/active-recording/{meeting['id']}")).status_code == 200 and r,
+            what="the recording record_on_start starts",
+        ).json()["data"]
+        assert recording["start_reason"]["reason"] == "RECORD_ON_START"
+        assert recording["output_file_name"].startswith("auto-")
+        live = wait_until(
+            lambda: (r := rtk.call("GET", f"/meetings/{meeting['id']}/active-livestream")).status_code == 200 and r,
+            what="the livestream live_stream_on_start starts",
+        ).json()["data"]
+        assert live["meeting_id"] == meeting["id"]
+        # The other meeting asked for neither.
+        assert rtk.call("GET", f"/recordings/active-recording/{plain['id']}").status_code == 404
+        assert rtk.call("GET", f"/meetings/{plain['id']}/active-livestream").status_code == 404
+        rtk.ok("PUT", f"/recordings/{recording['id']}", {"action": "stop"})
+        rtk.ok("POST", f"/meetings/{meeting['id']}/active-livestream/stop")
