@@ -20,6 +20,7 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -92,12 +93,14 @@ class SessionFiles:
         lines = await trio.to_thread.run_sync(_open_lines, self.cipher, stored, "", limiter=self.crypto_limiter)
         return stored, lines
 
-    async def summarize(self, session_id: str) -> None:
-        """Generate (or regenerate) the session's summary; Conflict when it has no transcript."""
+    async def summarize(self, session_id: str, ai_config: dict[str, Any] | None = None) -> None:
+        """Generate (or regenerate) the session's summary, shaped by the meeting's ``ai_config.summarization``;
+        Conflict when it has no transcript."""
         _, lines = await self.lines(session_id)
         if not lines:
             raise Conflict("the session has no transcript to summarise", code="transcript_empty")
         notes = await self.summarizer.meeting_notes(lines)
+        notes = {**notes, "summary": shape_summary(notes["summary"], (ai_config or {}).get("summarization") or {})}
         summary, sealed = await trio.to_thread.run_sync(
             _seal, self.cipher, session_id, notes["summary"], notes, limiter=self.crypto_limiter
         )
@@ -151,10 +154,30 @@ class SessionFiles:
         self.webhooks.emit(session.app_id, "meeting.transcript", {"meeting": meeting, "transcript_download_url": url,
                            "transcript_download_url_expiry": iso(expiry)})  # fmt: skip
         if session.meeting.get("summarize_on_end"):
-            await self.summarize(session.id)
+            await self.summarize(session.id, session.meeting.get("ai_config"))
             url, expiry = self.link("summary", session.app_id, session.id)
             self.webhooks.emit(session.app_id, "meeting.summary", {"meeting": meeting, "summary_download_url": url,
                                "summary_download_url_expiry": iso(expiry)})  # fmt: skip
+
+
+_WORD = re.compile(r"\S+")
+_MARKDOWN = re.compile(r"(^\s{0,3}#{1,6}\s+|^\s*[-*+]\s+|\*\*|__|`)", re.MULTILINE)
+
+
+def shape_summary(text: str, summarization: dict[str, Any]) -> str:
+    """A summary as the meeting's ``ai_config.summarization`` asks: at most ``word_limit`` words (cut at a word,
+    line breaks kept), and with ``text_format`` ``plain_text`` without Markdown marks. ``summary_type`` is
+    passed to no provider yet: the embedded one writes one kind of summary."""
+    limit = summarization.get("word_limit")
+    if isinstance(limit, int) and limit > 0:
+        for count, match in enumerate(_WORD.finditer(text), start=1):
+            if count == limit:
+                if _WORD.search(text, match.end()):
+                    text = text[: match.end()] + " …"
+                break
+    if summarization.get("text_format") == "plain_text":
+        text = _MARKDOWN.sub("", text)
+    return text
 
 
 def _csv(header: list[str], rows: list[list[Any]]) -> bytes:

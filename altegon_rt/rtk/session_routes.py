@@ -324,7 +324,8 @@ async def rtk_generate_session_summary(call: Call) -> Reply:
     doc = await _session(call)
     call.target = {"type": "rtkSession", "id": doc["_id"]}
     _, files, _ = call.services.rtk.live
-    await files.summarize(doc["_id"])
+    meeting_doc = await call.services.store.rtk_meetings.get(call.path["app_id"], doc["associated_id"])
+    await files.summarize(doc["_id"], (meeting_doc or {}).get("ai_config"))
     data = _link(call, "summary", ("summaryDownloadUrl", "summaryDownloadUrlExpiry"))
     meeting = {"id": doc["associated_id"], "session_id": doc["_id"], "title": doc.get("meeting_display_name"),
                "status": doc["status"], "started_at": iso(doc["started_at"])}  # fmt: skip
