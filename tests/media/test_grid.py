@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from altegon_rt.media.grid import KNEE, Mixer, Rect, fit, grid_shape, soft_clip, tile_cells
+from altegon_rt.media.compose import TrackInfo
+from altegon_rt.media.grid import HOLD_MS, KNEE, GridTrack, Mixer, Rect, fit, grid_shape, soft_clip, tile_cells
 from altegon_rt.media.recording import ComposeJob
 from tests.media.recording_clips import clip
 
@@ -72,6 +73,18 @@ def test_mixer_sums_where_samples_sit_and_drops_what_comes_too_late() -> None:
     rest = np.concatenate([f.to_ndarray() for f in mixer.take(10)], axis=1)
     assert rest[0].tolist() == [0.75, 0.75, 0, 0]
     assert list(mixer.take(10)) == []
+
+
+def test_a_tile_shows_from_the_first_frame_to_the_last_and_through_short_gaps_only() -> None:
+    # The file's media runs 200-9200 ms, its video until 8000 ms; the track joins the meeting at 4000 ms.
+    track = GridTrack(TrackInfo("cam", "/cam.webm", 320, 240, 200, 9200, 8000), begin_ms=4000)
+    assert track.at(200) == 4000 and track.video_end_ms == 11_800
+    assert not track.shows(4100, 33)  # no frame yet
+    track.frame, track.frame_ms = av.VideoFrame(320, 240, "yuv420p"), 4100
+    assert track.shows(4100, 33) and track.shows(4100 + HOLD_MS, 33)  # a short gap holds the last frame
+    assert not track.shows(4101 + HOLD_MS, 33)  # a long one (camera off) takes the tile away
+    track.frame_ms = 11_790
+    assert track.shows(11_833, 33) and not track.shows(11_834, 33)  # gone one output frame after its last
 
 
 # -- a whole job ----------------------------------------------------------------------------------------------
