@@ -56,9 +56,9 @@ class RecordingSection:
     """The recording server socket: tracks appended under ``<data dir>/recordings``, and composing them into MP4.
 
     Appends are fsynced every ``fsync_interval_s`` or ``fsync_bytes``, whichever comes first. ``width`` and
-    ``height`` 0 compose at the largest track's size, bounded by ``max_width`` x ``max_height``. ``workers``
-    composing processes run at once; up to ``max_queued_jobs`` more wait. ``keep_tracks`` keeps the WebM
-    tracks after their MP4 is stored (else they are removed).
+    ``height`` 0 compose at the largest track's size (RealtimeKit's grid: 1280x720), bounded by ``max_width`` x
+    ``max_height``. ``workers`` composing processes run at once; up to ``max_queued_jobs`` more wait.
+    ``keep_tracks`` keeps the WebM tracks after their MP4 is stored (else they are removed).
     """
 
     max_track_bytes: int = 4 * 1024**3

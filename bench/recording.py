@@ -3,10 +3,11 @@
 For each size (480p, 720p) makes a VP8 + Opus WebM clip of ``--seconds`` with moving content (a diagonal
 gradient that slides every frame, so the encoders have motion to work on), then runs
 ``python -m altegon_rt.media.compose`` on two copies of it (two tracks, scale + concat) with each x264
-preset, and prints one markdown table: media seconds, wall seconds, CPU seconds of the worker
-(``RUSAGE_CHILDREN``), CPU seconds per media second, real-time factor, and the MP4's size.
+preset; then the grid layout (RealtimeKit meetings) on ``--peers`` copies of the 480p clip playing at once,
+tiled into 1280x720 with their audio mixed. One markdown table: media seconds, wall seconds, CPU seconds of
+the worker (``RUSAGE_CHILDREN``), CPU seconds per media second, real-time factor, and the MP4's size.
 
-Usage: ``.venv/bin/python bench/recording.py [--seconds 10] [--presets veryfast,ultrafast]``.
+Usage: ``.venv/bin/python bench/recording.py [--seconds 10] [--presets veryfast,ultrafast] [--peers 2,4]``.
 """
 
 from __future__ import annotations
@@ -76,21 +77,33 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--presets", default="veryfast,ultrafast")
     parser.add_argument("--threads", type=int, default=2, help="encoder threads per job (recording.encoder_threads)")
+    parser.add_argument("--peers", default="2,4", help="grid rows: this many simultaneous 480p tracks ('' for none)")
     args = parser.parse_args()
-    print("| size | preset | media s | wall s | CPU s | CPU s / media s | x real time | MP4 MB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| layout | tracks → output | preset | media s | wall s | CPU s | CPU s / media s | x real time | MP4 MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
+        tracks = {}
         for width, height in SIZES:
-            track = Path(tmp) / f"{height}p.webm"
+            track = tracks[height] = Path(tmp) / f"{height}p.webm"
             track.write_bytes(moving_clip(width, height, args.seconds))
             for preset in args.presets.split(","):
                 out = Path(tmp) / f"{height}p-{preset}.mp4"
                 job = ComposeJob([("a", str(track)), ("b", str(track))], str(out), preset=preset,
                                  threads=args.threads)  # fmt: skip
-                wall, cpu, done = run(job)
-                media = float(done["durationMs"]) / 1000  # type: ignore[arg-type]
-                print(f"| {width}x{height} | {preset} | {media:.1f} | {wall:.1f} | {cpu:.1f} | {cpu / media:.2f} "
-                      f"| {media / wall:.1f} | {out.stat().st_size / 1e6:.1f} |")  # fmt: skip
+                report("concat", f"2 x {width}x{height}", job, out)
+        for peers in [int(n) for n in args.peers.split(",") if n]:
+            for preset in args.presets.split(","):
+                out = Path(tmp) / f"grid-{peers}-{preset}.mp4"
+                job = ComposeJob([(f"p{i}", str(tracks[480])) for i in range(peers)], str(out), width=1280,
+                                 height=720, preset=preset, threads=args.threads, layout="grid")  # fmt: skip
+                report("grid", f"{peers} x 854x480 → 1280x720", job, out)
+
+
+def report(layout: str, shape: str, job: ComposeJob, out: Path) -> None:
+    wall, cpu, done = run(job)
+    media = float(done["durationMs"]) / 1000  # type: ignore[arg-type]
+    print(f"| {layout} | {shape} | {job.preset} | {media:.1f} | {wall:.1f} | {cpu:.1f} | {cpu / media:.2f} "
+          f"| {media / wall:.1f} | {out.stat().st_size / 1e6:.1f} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ stdin and writes reports as JSON lines on stdout: ``started`` {width, height, du
 {code, message, videoId?}; exit status 0 only after ``done``. A codec that crashes takes this process down,
 never the server.
 
-"Scale + concat" (Live Streaming document): the tracks play one after the other in the job's order. Every
+Two layouts (the job's ``layout``). ``grid`` (RealtimeKit meetings: simultaneous peers tiled, their audio mixed)
+is ``grid.py``. ``concat``, the recording server socket's "scale + concat" (Live Streaming document), is here:
+the tracks play one after the other in the job's order. Every
 frame goes through a libavfilter graph (``scale`` keeping the aspect ratio, ``pad`` to the common size with
 black bars centred, ``setsar=1``, ``format=yuv420p``), rebuilt when a track's frame size changes. Time is
 continuous: each track starts where the previous one ended (its length is the later end of its video and
@@ -60,6 +62,7 @@ class TrackInfo:
     height: int
     start_ms: int
     end_ms: int
+    video_end_ms: int = 0  # the end of its video (0 without)
 
     @property
     def duration_ms(self) -> int:
@@ -82,7 +85,7 @@ def probe(video_id: str, path: str) -> TrackInfo:
         if not streams:
             raise ComposeError("corrupt_track", f"track {video_id!r} has neither video nor audio", video_id)
         video = container.streams.video[0] if container.streams.video else None
-        start, end = None, None
+        start, end, video_end = None, None, 0
         try:
             for packet in container.demux(*streams):
                 if packet.pts is None or packet.time_base is None:
@@ -91,15 +94,17 @@ def probe(video_id: str, path: str) -> TrackInfo:
                 t1 = t0 + _ms(packet.duration or 0, packet.time_base)
                 start = t0 if start is None else min(start, t0)
                 end = t1 if end is None else max(end, t1)
+                if video is not None and packet.stream.index == video.index:
+                    video_end = max(video_end, t1)
         except av.error.FFmpegError:
             pass  # the part before the damage is what the track has
         if start is None or end is None:
             return TrackInfo(video_id, path, 0, 0, 0, 0)
         width, height = (video.codec_context.width, video.codec_context.height) if video else (0, 0)
-        return TrackInfo(video_id, path, width or 0, height or 0, start, max(end, start + 1))
+        return TrackInfo(video_id, path, width or 0, height or 0, start, max(end, start + 1), video_end)
 
 
-def _even(n: int) -> int:
+def even(n: int) -> int:
     return max(16, n - n % 2)
 
 
@@ -112,7 +117,7 @@ def target_size(infos: list[TrackInfo], job: ComposeJob) -> tuple[int, int]:
         biggest = max(sized, key=lambda i: i.width * i.height, default=None)
         width, height = (biggest.width, biggest.height) if biggest else FALLBACK_SIZE
     scale = min(1.0, job.max_width / width, job.max_height / height)
-    return _even(int(width * scale)), _even(int(height * scale))
+    return even(int(width * scale)), even(int(height * scale))
 
 
 class Scaler:
@@ -154,7 +159,7 @@ class Output:
     def __init__(self, job: ComposeJob, width: int, height: int) -> None:
         self.width, self.height = width, height
         self.container = av.open(job.output, "w", format="mp4", options={"movflags": "+faststart"})
-        video = self.container.add_stream("libx264", rate=30, options={"preset": job.preset, "crf": str(job.crf)})
+        video = self.container.add_stream("libx264", rate=job.fps, options={"preset": job.preset, "crf": str(job.crf)})
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.codec_context.time_base = MS
         video.codec_context.thread_count = job.threads
@@ -229,7 +234,7 @@ class Progress:
             self.report({"event": "progress", "percent": percent})
 
 
-def _decoded(container: Any, streams: list[Any], info: TrackInfo, report: Report) -> Iterator[av.frame.Frame]:
+def decoded(container: Any, streams: list[Any], info: TrackInfo, report: Report) -> Iterator[av.frame.Frame]:
     """Every frame of ``streams`` in demux order (the demuxer's last, empty packets flush the decoders); damaged
     packets are skipped, a damaged tail ends the track."""
     errors = 0
@@ -258,7 +263,7 @@ def feed_track(info: TrackInfo, offset_ms: int, out: Output, progress: Progress,
             out.black(offset_ms)
         scaler = Scaler(out.width, out.height)
         resampler = av.AudioResampler(format="fltp", layout="stereo", rate=RATE)
-        for frame in _decoded(container, streams, info, report):
+        for frame in decoded(container, streams, info, report):
             if frame.pts is None or frame.time_base is None:
                 continue
             at_ms = offset_ms + _ms(frame.pts, frame.time_base) - info.start_ms
@@ -278,6 +283,10 @@ def feed_track(info: TrackInfo, offset_ms: int, out: Output, progress: Progress,
 
 def compose(job: ComposeJob, report: Report) -> dict[str, Any]:
     """Do the job; the ``done`` report's fields. Raises :class:`ComposeError` for a job that cannot be done."""
+    if job.layout == "grid":
+        from altegon_rt.media.grid import compose_grid  # grid.py builds on this module's pieces
+
+        return compose_grid(job, report)
     infos = []
     for video_id, path in job.tracks:
         info = probe(video_id, path)

@@ -54,6 +54,7 @@ class FrameMuxer:
         self._newest = 0
         self._first_ms: int | None = None
         self.frames_written = 0
+        self.first_written_ms: int | None = None  # the time of the stream's first frame (where it starts)
 
     @property
     def started(self) -> bool:
@@ -136,6 +137,8 @@ class FrameMuxer:
             if waiting and not final and self._newest - time_ms < self.max_delay_ms:
                 break
             _, frame = self._queues[kind].popleft()
+            if self.first_written_ms is None:
+                self.first_written_ms = max(time_ms, 0)
             parts.append(self.writer.block(self.tracks[kind], time_ms, frame.data, frame.keyframe))
             self.frames_written += 1
         return b"".join(parts)

@@ -33,6 +33,7 @@ OUTPUT_PART = "composed.mp4.part"
 _PLAIN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_REPORT_LINE = 64 * 1024
+LAYOUTS = ("concat", "grid")  # the composing worker's layouts (compose.py, grid.py)
 
 
 def recording_folder(root: Path, recording_id: str) -> Path:
@@ -203,8 +204,11 @@ class TrackFile:
 class ComposeJob:
     """What ``python -m altegon_rt.media.compose`` reads as JSON on stdin.
 
-    ``tracks`` are (videoId, path) in concatenation order; ``width``/``height`` 0 mean "the largest track's",
-    bounded by ``max_width``/``max_height``.
+    ``tracks`` are (videoId, path), in concatenation order (``layout="concat"``) or in the order their tiles take
+    (``"grid"``). ``starts_ms`` (grid only; one per track, or none) place each track's first frame on the common
+    timeline; without them the tracks' own timestamps are that timeline. ``width``/``height`` 0 mean "the largest
+    track's" (concat) or 1280x720 (grid), bounded by ``max_width``/``max_height``. ``fps``: the frame rate of
+    the grid's picture (concat keeps the tracks' frame times).
     """
 
     tracks: list[tuple[str, str]]
@@ -217,6 +221,17 @@ class ComposeJob:
     crf: int = 23
     audio_bitrate: int = 128_000
     threads: int = 2
+    layout: str = "concat"
+    starts_ms: list[int] = field(default_factory=list)
+    fps: int = 30
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {self.layout!r}")
+        if self.starts_ms and len(self.starts_ms) != len(self.tracks):
+            raise ValueError(f"starts_ms has {len(self.starts_ms)} entries for {len(self.tracks)} tracks")
+        if not 1 <= self.fps <= 60:
+            raise ValueError("fps must be 1-60")
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -225,6 +240,7 @@ class ComposeJob:
     def from_json(cls, raw: bytes | str) -> ComposeJob:
         data = json.loads(raw)
         data["tracks"] = [(str(v), str(p)) for v, p in data["tracks"]]
+        data["starts_ms"] = [int(ms) for ms in data.get("starts_ms", [])]
         return cls(**data)
 
 

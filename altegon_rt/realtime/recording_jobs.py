@@ -62,6 +62,8 @@ class JobRequest:
     folder: Path
     tracks: list[tuple[str, str]]  # (videoId, path) in creation order
     requester_id: str
+    layout: str = "concat"  # or "grid": simultaneous tracks tiled, audio mixed (media/grid.py)
+    starts_ms: tuple[int, ...] = ()  # grid: each track's first frame on the common timeline
 
     @property
     def room(self) -> str:
@@ -160,7 +162,8 @@ class ComposeJobs:
         c = self.config
         return ComposeJob(tracks=request.tracks, output=str(request.folder / OUTPUT_PART), width=c.width,
                           height=c.height, max_width=c.max_width, max_height=c.max_height, preset=c.preset,
-                          crf=c.crf, audio_bitrate=c.audio_bitrate, threads=c.encoder_threads)  # fmt: skip
+                          crf=c.crf, audio_bitrate=c.audio_bitrate, threads=c.encoder_threads,
+                          layout=request.layout, starts_ms=list(request.starts_ms))  # fmt: skip
 
     async def _compose(self, request: JobRequest) -> dict[str, Any]:
         """Run the worker; its ``done`` report, or :class:`JobFailed`."""

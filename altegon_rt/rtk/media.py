@@ -7,8 +7,9 @@
 - A recording taps every peer that publishes in the meeting (one WebM per peer under
   ``<data dir>/rtk-recordings/<recording_id>/``); status ``INVOKED`` → ``RECORDING`` (first media written) ⇄
   ``PAUSED`` → ``UPLOADING`` (stopped: by the API, ``max_seconds``, or the room closing when all peers left)
-  → ``UPLOADED`` (composed to one MP4 by the recording composer and stored as a blob of the account, in its
-  storage quota, downloadable through a signed URL) or ``ERRORED``.
+  → ``UPLOADED`` (composed to one MP4 by the recording composer in its grid layout — the peers with video at
+  each moment tiled, everyone's audio mixed, each peer's track placed where its first frame arrived — and
+  stored as a blob of the account, in its storage quota, downloadable through a signed URL) or ``ERRORED``.
 - A livestream follows the meeting's presenter (``RoomCapture(per_peer=False)``) and feeds its WebM into
   :class:`~altegon_rt.media.live.LiveStreams` as the HLS socket's chunks would: ``INVOKED`` → ``LIVE`` (first
   media; the HLS stream and its ``playback_url`` exist from then on) → ``IDLE`` when stopped, ``ERRORED`` when
@@ -221,14 +222,16 @@ class RtkMedia:
     async def _finish_recording(self, active: Active) -> None:
         stopped = {"stopped_time": utcnow(), "stop_reason": {"reason": active.stop_reason}}
         folder: Path = active.extra["folder"]
-        tracks = await trio.to_thread.run_sync(_tracks, folder, list(active.capture.streams))
+        streams = active.capture.streams
+        tracks = await trio.to_thread.run_sync(_tracks, folder, list(streams))
         if not tracks:
             await self._recording_status(active, "ERRORED", **stopped, error="nothing was published to record")
             await trio.to_thread.run_sync(shutil.rmtree, folder, True)
             return
         await self._recording_status(active, "UPLOADING", **stopped)
+        starts = tuple(streams[key].muxer.first_written_ms or 0 for key, _ in tracks)
         request = JobRequest(active.object_id, account_owner(active.extra["account"]),
-                             meeting_folder(active.meeting_id), folder, tracks, "rtk")  # fmt: skip
+                             meeting_folder(active.meeting_id), folder, tracks, "rtk", "grid", starts)  # fmt: skip
         try:
             done = await self.jobs.compose_and_store(request)
         except JobFailed as exc:

@@ -101,13 +101,15 @@ class ToneTrack(MediaStreamTrack):
 
 
 class PatternTrack(MediaStreamTrack):
-    """WIDTH x HEIGHT frames of a moving diagonal gradient at 30 fps, so that encoders have something to encode."""
+    """WIDTH x HEIGHT frames of a moving diagonal gradient at 30 fps, so that encoders have something to encode;
+    ``chroma`` (U, V) tints it (grey by default), so that a test can tell two peers apart in a composed picture."""
 
     kind = "video"
     _RAMP = bytes(i % 256 for i in range(256 + WIDTH))
 
-    def __init__(self) -> None:
+    def __init__(self, chroma: tuple[int, int] = (128, 128)) -> None:
         super().__init__()
+        self.chroma = chroma
         self._pts = 0
         self._start: float | None = None
 
@@ -124,8 +126,8 @@ class PatternTrack(MediaStreamTrack):
         shift = self._pts // 3000  # one step a frame
         rows = (self._RAMP[(y + shift) % 256 :][: luma.line_size].ljust(luma.line_size) for y in range(HEIGHT))
         luma.update(b"".join(rows))
-        for plane in chroma:
-            plane.update(bytes([128]) * plane.buffer_size)
+        for plane, value in zip(chroma, self.chroma, strict=True):
+            plane.update(bytes([value]) * plane.buffer_size)
         frame.pts, frame.time_base = self._pts, fractions.Fraction(1, VIDEO_CLOCK_RATE)
         return frame
 
@@ -390,14 +392,15 @@ async def producer_closed(a: Peer, b: Peer, video: Producer, consumer: Consumer)
     report("producerClosed", event=event, packetsBefore=before, packetsAfter=after, resumeAfterClose=resumed)
 
 
-async def produce_only(url: str, room_id: str, token: str | None = None, audio: bool = False) -> None:
-    """Produce the pattern as VP8 (and with ``audio`` the tone as Opus) in ``room_id`` until standard input
-    closes; ``token``: a RealtimeKit participant token to connect with."""
+async def produce_only(url: str, room_id: str, token: str | None = None, audio: bool = False,
+                       chroma: tuple[int, int] = (128, 128)) -> None:  # fmt: skip
+    """Produce the pattern (tinted by ``chroma``) as VP8 (and with ``audio`` the tone as Opus) in ``room_id``
+    until standard input closes; ``token``: a RealtimeKit participant token to connect with."""
     peer = Peer("aiortc")
     try:
         await peer.connect(url, token)
         await peer.join(room_id)
-        video = await peer.produce(PatternTrack(), "video/VP8")
+        video = await peer.produce(PatternTrack(chroma), "video/VP8")
         if audio:
             await peer.produce(ToneTrack())
         report("produced", producerId=video.id, peerId=peer.sio.get_sid())
@@ -418,12 +421,14 @@ def main(argv: list[str] | None = None) -> None:
     produce_args.add_argument("--room", required=True)
     produce_args.add_argument("--token", help="a RealtimeKit participant token")
     produce_args.add_argument("--audio", action="store_true", help="also produce the tone as Opus")
+    produce_args.add_argument("--chroma", default="128,128", help="U,V of the pattern (a tint)")
     args = parser.parse_args(argv)
     loopback_only()
     if args.scenario == "forward":
         asyncio.run(forward(args.url, args.video_codec, args.consume_delay, args.drop_every))
     else:
-        asyncio.run(produce_only(args.url, args.room, args.token, args.audio))
+        u, v = (int(n) for n in args.chroma.split(","))
+        asyncio.run(produce_only(args.url, args.room, args.token, args.audio, (u, v)))
 
 
 if __name__ == "__main__":

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import av
+import numpy as np
 
 RATE = 48_000
 
 
-def clip(codec: str, width: int, height: int, seconds: float, *, fps: int = 15, audio: bool = True,
-         shade: int = 200) -> bytes:  # fmt: skip
+def clip(codec: str, width: int, height: int, seconds: float, *, fps: int = 15, audio: bool = True, shade: int = 200,
+         chroma: tuple[int, int] = (128, 128), tone: tuple[float, float] = (0, 0)) -> bytes:  # fmt: skip
     """A clip of ``codec`` video (libvpx, libvpx-vp9 in WebM; libx264 in Matroska, as Chrome's
     ``video/webm;codecs=h264``) with Opus audio, packets interleaved as a recorder writes them. Every frame
-    is one flat grey ``shade``, so a test can tell picture from padding."""
+    is one flat colour, luma ``shade`` and ``chroma`` (U, V; grey by default), so a test can tell picture from
+    padding and one clip from another. The audio is silence, or a sine of ``tone`` (Hz, amplitude 0-1)."""
     buffer = io.BytesIO()
     out = av.open(buffer, "w", format="matroska" if codec == "libx264" else "webm")
     video = out.add_stream(codec, rate=fps)
@@ -30,23 +32,30 @@ def clip(codec: str, width: int, height: int, seconds: float, *, fps: int = 15, 
     samples_per_frame, sent = 960, 0
     for i in range(round(seconds * fps)):
         frame = av.VideoFrame(width, height, "yuv420p")
-        for plane, value in zip(frame.planes, (shade, 128, 128), strict=True):
+        for plane, value in zip(frame.planes, (shade, *chroma), strict=True):
             plane.update(bytes([value]) * plane.buffer_size)
         frame.pts = i
         for packet in video.encode(frame):
             out.mux(packet)
         while sound is not None and sent < (i + 1) * RATE // fps:
-            tone = av.AudioFrame(format="s16", layout="stereo", samples=samples_per_frame)
-            tone.planes[0].update(bytes(tone.planes[0].buffer_size))
-            tone.sample_rate, tone.pts, tone.time_base = RATE, sent, Fraction(1, RATE)
+            pcm = _sine(tone, sent, samples_per_frame)
+            sound_frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
+            sound_frame.sample_rate, sound_frame.pts, sound_frame.time_base = RATE, sent, Fraction(1, RATE)
             sent += samples_per_frame
-            for packet in sound.encode(tone):
+            for packet in sound.encode(sound_frame):
                 out.mux(packet)
     for stream in (video, sound):
         for packet in stream.encode(None) if stream is not None else ():
             out.mux(packet)
     out.close()
     return buffer.getvalue()
+
+
+def _sine(tone: tuple[float, float], start: int, samples: int) -> np.ndarray:
+    """Interleaved s16 stereo samples ``start`` to ``start + samples`` of a sine (``(hz, amplitude)``)."""
+    hz, amplitude = tone
+    mono = amplitude * 32767 * np.sin(2 * np.pi * hz * np.arange(start, start + samples) / RATE)
+    return np.repeat(mono.astype(np.int16), 2).reshape(1, -1)
 
 
 def chunks(data: bytes, n: int) -> list[bytes]:

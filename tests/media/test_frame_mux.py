@@ -86,3 +86,20 @@ def test_h264_sps_gives_the_picture_size() -> None:
     sps = next(u for u in split_annex_b(key.data) if u[0] & 0x1F == 7)
     assert h264_size(sps) == (176, 144)
     assert h264_size(b"\x67") == (0, 0)
+
+
+def test_the_first_written_frame_gives_where_the_stream_starts() -> None:
+    """What the grid composer places a RealtimeKit peer by: the time of the first frame written, which is also
+    the first timestamp FFmpeg reads (a peer that joined 5 s into the recording)."""
+    video = frames_of("vp8", 12)
+    audio = [Frame(c.pts, c.data, True) for c in encode_opus(20)]
+    items = [("video", 5000 + i * 66, f) for i, f in enumerate(video)] + [
+        ("audio", 4990 + i * 20, f) for i, f in enumerate(audio)
+    ]
+    muxer = FrameMuxer(video=Codec.VP8, audio=True)
+    data = b"".join(muxer.add(kind, ms, frame) for kind, ms, frame in sorted(items, key=lambda i: i[1]))
+    data += muxer.finish()
+    assert muxer.first_written_ms == 4990
+    with av.open(io.BytesIO(data)) as container:
+        first = min(p.pts * p.time_base * 1000 for p in container.demux() if p.pts is not None)
+    assert 4990 - 7 <= first <= 4990  # FFmpeg moves Opus packets earlier by the codec delay (312 samples, 6.5 ms)

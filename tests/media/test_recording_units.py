@@ -120,6 +120,20 @@ def test_report_reader_never_raises_on_random_bytes(pieces: list[bytes]) -> None
 def test_compose_job_round_trips() -> None:
     job = ComposeJob(tracks=[("cam", "/a/cam.webm")], output="/a/out.mp4", width=640, height=360, preset="ultrafast")
     assert ComposeJob.from_json(job.to_json()) == job
+    grid = ComposeJob([("a", "/a/a.webm"), ("b", "/a/b.webm")], "/a/o.mp4", layout="grid", starts_ms=[0, 1500])
+    assert ComposeJob.from_json(grid.to_json()) == grid
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"layout": "mosaic"}, "layout must be one of concat, grid, not 'mosaic'"),
+    ({"starts_ms": [0]}, "starts_ms has 1 entries for 2 tracks"),
+    ({"fps": 0}, "fps must be 1-60"),
+])  # fmt: skip
+def test_compose_job_refuses_what_the_worker_cannot_do(change: dict[str, object], message: str) -> None:
+    raw = json.loads(ComposeJob([("a", "/a.webm"), ("b", "/b.webm")], "/o.mp4").to_json())
+    with pytest.raises(ValueError) as caught:
+        ComposeJob.from_json(json.dumps({**raw, **change}))
+    assert str(caught.value) == message
 
 
 def _run_worker(job: ComposeJob) -> tuple[int, list[dict[str, object]]]:

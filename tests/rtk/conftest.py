@@ -16,9 +16,11 @@ from tests.conftest import HIGH_LIMITS
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "rtk-admin@example.com", "rtk admin password 1"
 # Quick retries so that the webhook tests see three attempts within a second; sessions end a second after
-# their last participant left (instead of the meeting's 60 s or more).
+# their last participant left (instead of the meeting's 60 s or more). Recordings are composed small and quick:
+# two of the aiortc peers' 320x240 tiles side by side.
 RTK_ENV = {**HIGH_LIMITS, "ALTEGON_RTK_WEBHOOK_BACKOFF_S": "0.1", "ALTEGON_RTK_WEBHOOK_TIMEOUT_S": "3",
-           "ALTEGON_RTK_SESSION_KEEP_ALIVE_CAP_S": "1"}  # fmt: skip
+           "ALTEGON_RTK_SESSION_KEEP_ALIVE_CAP_S": "1", "ALTEGON_RECORDING_WIDTH": "640",
+           "ALTEGON_RECORDING_HEIGHT": "240", "ALTEGON_RECORDING_PRESET": "ultrafast"}  # fmt: skip
 PRESET_CONFIG = {
     "max_screenshare_count": 1,
     "max_video_streams": {"desktop": 9, "mobile": 4},
