@@ -10,46 +10,21 @@ back from every frame it shows (``requestVideoFrameCallback``), so the latency i
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from altegon_rt.testing.netns import loopback_namespace
-from altegon_rt.testing.process import ServerProcess
+from tests.demo.browser import ROOT, in_chromium
 
-ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "demo" / "node" / "live.mjs"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 WATCH_S = 15
 # Generous, for a loaded CI machine: measured 1.8-2.2 s median here (docs/performance.md, "Glass-to-glass").
 MAX_MEDIAN_LATENCY_MS = 8000
 
 
-def run_driver(node: str, prefix: tuple[str, ...], url: str) -> dict[str, Any]:
-    done = subprocess.run([*prefix, node, str(DRIVER), url, str(WATCH_S)], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, check=False)  # fmt: skip
-    print(done.stderr)  # the driver's progress and measurements (shown with -s, or when the test fails)
-    lines = done.stdout.strip().splitlines()
-    assert lines, done.stderr
-    outcome = json.loads(lines[-1])
-    assert outcome["ok"], f"{outcome['error']}\n{done.stderr}"
-    return outcome["result"]
-
-
 @pytest.mark.slow
 def test_a_broadcast_plays_live_in_chromium_within_seconds(node: str, tmp_path: Path) -> None:
-    assert os.access(CHROMIUM, os.X_OK), "Debian's chromium is required (.ci/apt-test.txt)"
-    with loopback_namespace() as netns:
-        server = ServerProcess(tmp_path / "data", wrapper=netns or ())
-        try:
-            result = run_driver(node, netns or (), server.url)
-        finally:
-            status = server.terminate()
-        assert status == 0 and "Traceback" not in server.log_text(), server.log_text()
-    print(f"network namespace: {'private, loopback only' if netns else 'none (host loopback)'}")
+    result = in_chromium(node, tmp_path / "data", DRIVER, [str(WATCH_S)], timeout=120)
     print(json.dumps({k: v for k, v in result.items() if k != "timeline"}))  # shown when an assertion fails
 
     # The broadcaster: H.264 (passed through) where Chromium records it, every chunk acked, a viewer link.

@@ -8,47 +8,22 @@ private network namespace holding only loopback where one can be made (root), el
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from altegon_rt.testing.netns import loopback_namespace
-from altegon_rt.testing.process import ServerProcess
+from tests.demo.browser import ROOT, in_chromium
 
-ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "demo" / "node" / "meet.mjs"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LATE_JOINER_FIRST_FRAME_MS = 1000  # issue 7: a late joiner decodes its first camera frame within 1 s of resume
 # Chrome encodes a static screen share in "zero-hertz" mode and answers a key frame request at its next
 # refresh (up to about a second later), whatever the SFU does; measured 600-850 ms here.
 LATE_JOINER_SCREEN_MS = 1500
 
 
-def run_driver(node: str, prefix: tuple[str, ...], url: str) -> dict[str, Any]:
-    done = subprocess.run([*prefix, node, str(DRIVER), url], capture_output=True, text=True, timeout=90, cwd=ROOT,
-                          check=False)  # fmt: skip
-    print(done.stderr)  # the driver's progress and measurements (shown with -s, or when the test fails)
-    lines = done.stdout.strip().splitlines()
-    assert lines, done.stderr
-    outcome = json.loads(lines[-1])
-    assert outcome["ok"], f"{outcome['error']}\n{done.stderr}"
-    return outcome["result"]
-
-
 @pytest.mark.slow
 def test_three_people_meet_in_chromium(node: str, tmp_path: Path) -> None:
-    assert os.access(CHROMIUM, os.X_OK), "Debian's chromium is required (.ci/apt-test.txt)"
-    with loopback_namespace() as netns:
-        server = ServerProcess(tmp_path / "data", wrapper=netns or ())
-        try:
-            result = run_driver(node, netns or (), server.url)
-        finally:
-            status = server.terminate()
-        assert status == 0 and "Traceback" not in server.log_text(), server.log_text()
-    print(f"network namespace: {'private, loopback only' if netns else 'none (host loopback)'}")
+    result = in_chromium(node, tmp_path / "data", DRIVER, [], timeout=90)
     print(json.dumps(result))  # every measurement, shown when an assertion below fails
     ada = result["adaId"]
 

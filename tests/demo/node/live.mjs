@@ -6,32 +6,14 @@
 // timeslice=250"]; progress on stderr, one JSON object on stdout: {ok: true, result} or {ok: false, error, result}.
 import { chromium } from "playwright-core";
 
+import { makeDriver } from "./driver.mjs";
+
 const [base, watchArg, queryArg] = process.argv.slice(2);
 const WATCH_S = Number(watchArg) || 15;
 const SETTLE_S = 3; // latency is counted from this long after the first frame (hls.js has reached its target)
 const started = Date.now();
 const result = { steps: {}, watchSeconds: WATCH_S };
-const log = (msg) => console.error(`[live.mjs ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  log(`${name}…`);
-  const value = await fn();
-  result.steps[name] = Date.now() - t0;
-  return value;
-}
-
-async function until(what, timeoutMs, probe) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (last.ok) return last;
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms; last ${JSON.stringify(last)}`);
-    await sleep(100);
-  }
-}
+const { log, sleep, step, until } = makeDriver("live.mjs", result);
 
 async function open(browser, name, path) {
   const context = await browser.newContext(); // a window of its own: never a background tab

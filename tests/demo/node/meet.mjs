@@ -5,31 +5,12 @@
 //   {ok: true, result: {...measurements}} or {ok: false, error, result}.
 import { chromium } from "playwright-core";
 
+import { makeDriver } from "./driver.mjs";
+
 const [base] = process.argv.slice(2);
 const started = Date.now();
 const result = { steps: {} };
-const log = (msg) => console.error(`[meet.mjs ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  log(`${name}…`);
-  const value = await fn();
-  result.steps[name] = Date.now() - t0;
-  return value;
-}
-
-// Poll `probe` until it answers {ok: true, ...}; fail with the last answer after timeoutMs.
-async function until(what, timeoutMs, probe) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (last.ok) return last;
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms; last ${JSON.stringify(last)}`);
-    await sleep(100);
-  }
-}
+const { log, sleep, step, until } = makeDriver("meet.mjs", result);
 
 const inbound = (page) => page.evaluate(() => window.__altegon.inbound());
 const me = (page) => page.evaluate(() => ({ ...window.__altegon.me }));
