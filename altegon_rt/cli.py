@@ -36,6 +36,9 @@ def _config_flags(parser: argparse.ArgumentParser, serve_flags: bool) -> None:
         parser.add_argument("--host", metavar="H", help="address to listen on (127.0.0.1)")
         parser.add_argument("--http-port", metavar="N", type=int, help="HTTP port; 0 picks a free one (8080)")
         parser.add_argument("--udp-port", metavar="N", type=int, help="SFU media UDP port (40000)")
+        parser.add_argument(
+            "--rtmp-port", metavar="N", type=int, help="RTMP ingest TCP port; 0 picks a free one (1935)"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +61,14 @@ def _parser() -> argparse.ArgumentParser:
 def _load_config(args: argparse.Namespace) -> Config:
     flags: dict[str, Any] = {"server.data_dir": args.data_dir}
     if hasattr(args, "host"):
-        flags.update({"server.host": args.host, "server.http_port": args.http_port, "sfu.udp_port": args.udp_port})
+        flags.update(
+            {
+                "server.host": args.host,
+                "server.http_port": args.http_port,
+                "sfu.udp_port": args.udp_port,
+                "rtk.rtmp_port": args.rtmp_port,
+            }
+        )
     return load(args.config, flags=flags)
 
 

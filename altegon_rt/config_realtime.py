@@ -5,6 +5,7 @@ which re-exports every name here; kept apart so that neither module outgrows a r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from altegon_rt.errors import ConfigError
@@ -103,7 +104,8 @@ HLS_X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "med
 
 @dataclass(frozen=True, slots=True)
 class RtkSection:
-    """RealtimeKit: participant token lifetime; webhooks (timeouts, retries, queue, log); session keep-alive cap."""
+    """RealtimeKit: participant token lifetime; webhooks (timeouts, retries, queue, log); session keep-alive cap;
+    the RTMP ingest of independent livestreams (its TCP port, 0 for a free one, and the host in their URLs)."""
 
     participant_token_lifetime_s: int = 86400
     webhook_timeout_s: float = 10.0
@@ -113,6 +115,8 @@ class RtkSection:
     webhook_concurrency: int = 8
     webhook_log_size: int = 200
     session_keep_alive_cap_s: float = 600.0
+    rtmp_port: int = 1935
+    rtmp_host: str = ""
 
 
 def validate_rtk(rtk: RtkSection) -> None:
@@ -126,6 +130,10 @@ def validate_rtk(rtk: RtkSection) -> None:
         raise ConfigError("rtk.webhook_queue_size must be 1-1000000 and rtk.webhook_log_size 1-100000")
     if not 0 <= rtk.session_keep_alive_cap_s <= 600:
         raise ConfigError("rtk.session_keep_alive_cap_s must be between 0 and 600")
+    if not 0 <= rtk.rtmp_port <= 65535:
+        raise ConfigError(f"rtk.rtmp_port must be between 0 and 65535, got {rtk.rtmp_port}")
+    if rtk.rtmp_host and not re.fullmatch(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]", rtk.rtmp_host):
+        raise ConfigError(f"rtk.rtmp_host must be a host name or an IP address (IPv6 in brackets): {rtk.rtmp_host!r}")
 
 
 def validate_realtime(rt: RealtimeSection) -> None:

@@ -1,12 +1,11 @@
 """The root of a running process: one nursery that starts every subsystem in order and stops them in reverse.
 
 Order of start: lock the data dir → the GeoIP database, if configured → storage (and the embedded database)
-→ the SFU's media UDP socket (``sfu.udp_port``) → live streaming's workers (``media/live.py``) → the recording
-server's compose jobs → the HTTP app on hypercorn (HTTP/1.1 and HTTP/2; HTTP/3 over QUIC when TLS is
-configured). On SIGTERM or
-SIGINT: hypercorn stops accepting, in-flight requests get ``server.shutdown_grace_s`` to finish, then storage
-closes and the process exits 0. A second signal skips the grace period.
-"""
+→ the SFU's media UDP socket (``sfu.udp_port``) → live streaming's workers (``media/live.py``) → the RTMP
+ingest (``rtk.rtmp_port``) → the recording server's compose jobs → the HTTP app on hypercorn (HTTP/1.1 and
+HTTP/2; HTTP/3 over QUIC when TLS is configured). On SIGTERM or SIGINT: hypercorn stops accepting, in-flight
+requests get ``server.shutdown_grace_s`` to finish, then storage closes and the process exits 0. A second
+signal skips the grace period."""
 
 from __future__ import annotations
 
@@ -53,10 +52,12 @@ from altegon_rt.realtime.sfu_rooms import SfuRooms
 from altegon_rt.realtime.sockets import build_socket_servers
 from altegon_rt.realtime.stream import StreamSocket
 from altegon_rt.rtc.dtls import generate_certificate
+from altegon_rt.rtk.ingest import IndependentLivestreams, ingest_url
 from altegon_rt.rtk.media import RtkMedia
 from altegon_rt.rtk.on_start import StartOfSession
 from altegon_rt.rtk.service import RtkServices
 from altegon_rt.rtk.session_files import SessionFiles
+from altegon_rt.rtmp.server import RtmpServer
 from altegon_rt.sfu.udp import UdpServer
 from altegon_rt.sio import fast_send
 from altegon_rt.sio.asgi import SocketMounts
@@ -231,6 +232,9 @@ class Server:
         StreamSocket(sockets_by_path["/stream/socket.io/"], live)
         rtk.media = self._rtk_media(services, live)
         sessions.on_started = StartOfSession(rtk.media)  # a meeting's record_on_start / live_stream_on_start
+        rtk.ingest = IndependentLivestreams(services.store, rtk.webhooks, live)
+        rtmp = RtmpServer(_bind(self.config.server.host, self.config.rtk.rtmp_port, socket.SOCK_STREAM),
+                          rtk.ingest.authorize)  # fmt: skip
         app = wrap_app(SocketMounts(limited, sockets_by_path), hc.wsgi_max_body_size, "asgi")
         fast_send.install()
         async with trio.open_nursery() as front:
@@ -238,6 +242,9 @@ class Server:
             host, port = await front.start(udp.run)
             log.info("altegon-rt SFU media on udp %s:%d", host, port)
             await front.start(live.run)  # live streams' workers, ended with the front nursery
+            host, port = await front.start(rtmp.run)  # encoders publishing RealtimeKit livestreams
+            log.info("altegon-rt RTMP ingest on tcp %s:%d", host, port)
+            await rtk.ingest.start(ingest_url(self._ingest_host(), port))
             await front.start(rtk.webhooks.run)  # RealtimeKit webhook deliveries
             await front.start(rtk.media.run)  # RealtimeKit recordings and livestreams (SFU taps)
             await front.start(sessions.run)  # RealtimeKit sessions' keep-alive timers and writes
@@ -262,6 +269,16 @@ class Server:
             if sockets.quic_sockets:
                 log.info("altegon-rt HTTP/3 on %s", _url("https", sockets.quic_sockets[0]))
             task_status.started(self.urls)
+
+    def _ingest_host(self) -> str:
+        """The host written in livestreams' ``ingest_server``: ``rtk.rtmp_host``, ``sfu.announced_ip``, else
+        ``server.host`` (a wildcard host names no address: loopback, with a warning to set ``rtk.rtmp_host``)."""
+        cfg = self.config
+        host = cfg.rtk.rtmp_host or cfg.sfu.announced_ip or cfg.server.host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - comparing, not binding
+            log.warning("rtk: ingest_server URLs say 127.0.0.1; set rtk.rtmp_host to the name encoders reach")
+            host = "127.0.0.1"
+        return host
 
     async def _sfu(self, socket_server: SocketServer) -> tuple[UdpServer, SfuSocket]:
         """The SFU: one UDP server shared by every room's Router, and its signalling socket."""

@@ -110,6 +110,7 @@ class LiveStreams:
         self.on_error: Callable[[LiveStream, str, str], None] = lambda s, c, m: None
         self.on_ended: Callable[[LiveStream], None] = lambda s: None
         self._nursery: trio.Nursery | None = None
+        self._removing: dict[str, trio.Event] = {}  # stream ids whose files the watchdog is removing
         target = self.config.target_duration_s
         self.target_duration = max(1, round(target + 0.4999))  # the declared EXT-X-TARGETDURATION
 
@@ -132,15 +133,31 @@ class LiveStreams:
     def list(self) -> list[dict[str, Any]]:
         return [s.info() for s in self.streams.values()]
 
-    async def start(self, title: str, mime_type: str, owner_sid: str, owner_user: str | None) -> LiveStream:
+    async def start(self, title: str, mime_type: str, owner_sid: str, owner_user: str | None,
+                    stream_id: str | None = None) -> LiveStream:  # fmt: skip
+        """A new stream; ``stream_id`` reuses an id (a RealtimeKit livestream's, whose playback URL stays the
+        same from one publish to the next): the ended stream of that id, kept for its viewers, is replaced."""
         busy = sum(1 for s in self.streams.values() if s.active or not s.finished.is_set())
         if busy >= self.config.max_streams:
             raise StreamError("too_many_streams", f"this server runs {self.config.max_streams} live streams already")
         if self._nursery is None:
             raise StreamError("unavailable", "live streaming is not running")
-        stream_id = str(uuid.uuid4())
+        old = self.streams.get(stream_id) if stream_id else None
+        if old is not None and (old.active or not old.finished.is_set()):
+            raise StreamError("stream_busy", f"stream {stream_id} is still running")
+        stream_id = stream_id or str(uuid.uuid4())
         directory = self.root / stream_id
-        await trio.to_thread.run_sync(lambda: directory.mkdir(parents=True) or (directory / SOURCE).touch())
+
+        def make() -> None:
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+            (directory / SOURCE).touch()
+
+        removing = self._removing.get(stream_id)
+        if removing is not None:  # the watchdog is removing the old one's files
+            await removing.wait()
+        self.streams.pop(stream_id, None)
+        await trio.to_thread.run_sync(make)
         playlist = MediaPlaylist(target_duration=self.target_duration, window=self.config.window_segments,
                                  part_target=self.config.part_duration_s, map_uri="init0.mp4")  # fmt: skip
         stream = LiveStream(stream_id, title, mime_type, owner_sid, owner_user, directory, playlist,
@@ -298,10 +315,20 @@ class LiveStreams:
                     message = f"no chunk for {self.config.sender_timeout_s:g} s: the stream has been ended"
                     self.on_error(stream, "sender_timeout", message)
                     await self.end(stream, "sender timeout")
-                elif (not stream.active and stream.finished.is_set() and stream.ended_at is not None
-                      and now - stream.ended_at >= self.config.ended_retention_s):  # fmt: skip
+                elif (
+                    not stream.active
+                    and stream.finished.is_set()
+                    and stream.ended_at is not None
+                    and now - stream.ended_at >= self.config.ended_retention_s
+                    and self.streams.get(stream.id) is stream
+                ):  # not replaced by a new one of its id
                     self.streams.pop(stream.id, None)
-                    await trio.to_thread.run_sync(lambda d=stream.directory: shutil.rmtree(d, ignore_errors=True))
+                    removing = self._removing[stream.id] = trio.Event()
+                    try:
+                        await trio.to_thread.run_sync(lambda d=stream.directory: shutil.rmtree(d, ignore_errors=True))
+                    finally:
+                        del self._removing[stream.id]
+                        removing.set()
                     log.info("hls stream %s: files removed after retention", stream.id)
 
 

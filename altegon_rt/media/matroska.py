@@ -4,13 +4,16 @@ It writes what MediaRecorder writes, so every reader of MediaRecorder's files re
 recording composer): an EBML header, a Segment and Clusters of unknown size (RFC 9559 §6.2: a live stream
 cannot know them), ``Info`` with a 1 ms ``TimestampScale``, ``Tracks``, then SimpleBlocks. Video tracks are
 ``V_VP8``, ``V_VP9`` or ``V_MPEG4/ISO/AVC`` (the frames' Annex B turned into 4-byte lengths, ``avcC`` as its
-CodecPrivate, ISO 14496-15 §5.3.3); audio is ``A_OPUS`` with an ``OpusHead`` (RFC 7845 §5.1) CodecPrivate.
+CodecPrivate, ISO 14496-15 §5.3.3; frames from RTMP come length-prefixed already, ``length_prefixed``);
+audio is ``A_OPUS`` with an ``OpusHead`` (RFC 7845 §5.1) CodecPrivate, or ``A_AAC`` with the
+``AudioSpecificConfig`` (ISO 14496-3 §1.6.2.1) as CodecPrivate and raw AAC frames (what RTMP encoders send).
 The DocType is ``webm`` unless H.264 makes it ``matroska``. A cluster starts at each video key frame (at most
 every :data:`MIN_CLUSTER_MS`) and whenever a block's time would not fit the 16-bit relative timestamp.
 """
 
 from __future__ import annotations
 
+import enum
 import struct
 from dataclasses import dataclass
 
@@ -20,7 +23,24 @@ MIN_CLUSTER_MS = 1000
 MAX_CLUSTER_MS = 30_000  # SimpleBlock timestamps are int16 relative to the cluster's
 AUDIO_CLUSTER_MS = 5000  # audio-only streams
 UNKNOWN_SIZE = b"\x01\xff\xff\xff\xff\xff\xff\xff"
-CODEC_IDS = {Codec.VP8: "V_VP8", Codec.VP9: "V_VP9", Codec.H264: "V_MPEG4/ISO/AVC", Codec.OPUS: "A_OPUS"}
+
+
+class TrackCodec(enum.StrEnum):
+    """What a track holds: the RTP codecs (:class:`~altegon_rt.rtc.depacketize.Codec`, same values) and AAC."""
+
+    VP8 = "vp8"
+    VP9 = "vp9"
+    H264 = "h264"
+    OPUS = "opus"
+    AAC = "aac"
+
+    @property
+    def is_video(self) -> bool:
+        return self in (TrackCodec.VP8, TrackCodec.VP9, TrackCodec.H264)
+
+
+CODEC_IDS = {TrackCodec.VP8: "V_VP8", TrackCodec.VP9: "V_VP9", TrackCodec.H264: "V_MPEG4/ISO/AVC",
+             TrackCodec.OPUS: "A_OPUS", TrackCodec.AAC: "A_AAC"}  # fmt: skip
 OPUS_PRE_SKIP = 312
 
 _EBML, _SEGMENT, _INFO, _TRACKS, _CLUSTER = 0x1A45DFA3, 0x18538067, 0x1549A966, 0x1654AE6B, 0x1F43B675
@@ -70,19 +90,33 @@ def avcc(sps: bytes, pps: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class TrackSpec:
+    """One track. ``sample_rate`` and ``channels`` are AAC's (Opus is always 48 kHz stereo here);
+    ``length_prefixed``: H.264 frames come with 4-byte NAL unit lengths already, not in Annex B."""
+
     number: int  # 1..126 (one byte in a SimpleBlock)
-    codec: Codec
+    codec: Codec | TrackCodec
     width: int = 0
     height: int = 0
     codec_private: bytes = b""
+    sample_rate: int = 48_000
+    channels: int = 2
+    length_prefixed: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codec", TrackCodec(self.codec))
 
     def entry(self) -> bytes:
         body = uint(0xD7, self.number) + uint(0x73C5, self.number) + uint(0x9C, 0)
-        body += uint(0x83, 1 if self.codec.is_video else 2) + text(0x86, CODEC_IDS[self.codec])
-        if self.codec is Codec.OPUS:
+        body += uint(0x83, 1 if self.codec.is_video else 2) + text(0x86, CODEC_IDS[TrackCodec(self.codec)])
+        if self.codec is TrackCodec.OPUS:
             body += element(0x63A2, self.codec_private or opus_head())
             body += uint(0x56AA, OPUS_PRE_SKIP * 1_000_000_000 // 48_000) + uint(0x56BB, 80_000_000)
             body += element(_AUDIO, float64(0xB5, 48_000.0) + uint(0x9F, 2))
+        elif self.codec is TrackCodec.AAC:
+            if not self.codec_private:
+                raise ValueError("an AAC track needs its AudioSpecificConfig")
+            body += element(0x63A2, self.codec_private)
+            body += element(_AUDIO, float64(0xB5, float(self.sample_rate)) + uint(0x9F, max(1, self.channels)))
         else:
             if self.codec_private:
                 body += element(0x63A2, self.codec_private)
@@ -103,7 +137,8 @@ class MatroskaWriter:
         self.last_ms = 0
 
     def header(self) -> bytes:
-        doc_type = "matroska" if any(t.codec is Codec.H264 for t in self.tracks.values()) else "webm"
+        plain_webm = all(t.codec in (TrackCodec.VP8, TrackCodec.VP9, TrackCodec.OPUS) for t in self.tracks.values())
+        doc_type = "webm" if plain_webm else "matroska"
         ebml = (uint(0x4286, 1) + uint(0x42F7, 1) + uint(0x42F2, 4) + uint(0x42F3, 8) + text(0x4282, doc_type)
                 + uint(0x4287, 4) + uint(0x4285, 2))  # fmt: skip
         info = element(_INFO, uint(0x2AD7B1, 1_000_000) + text(0x4D80, self.app) + text(0x5741, self.app))
@@ -119,7 +154,7 @@ class MatroskaWriter:
             self._cluster_ms = time_ms
             out += _id(_CLUSTER) + UNKNOWN_SIZE + uint(_TIMECODE, time_ms)
         assert self._cluster_ms is not None
-        if spec.codec is Codec.H264:
+        if spec.codec is TrackCodec.H264 and not spec.length_prefixed:
             data = length_prefixed(data)
         relative = time_ms - self._cluster_ms
         header = vint(track) + struct.pack("!hB", relative, 0x80 if keyframe else 0)

@@ -4,10 +4,13 @@
 each demuxed packet into :class:`~altegon_rt.media.fmp4.Sample` s for the segmenter:
 
 - video: H.264 is passed through (only its framing changes: Annex B start codes, as Chrome's WebM and
-  libx264 give them, become MP4's length prefixes); VP8 and VP9 are decoded (one thread: frame threading holds
+  libx264 give them, become MP4's length prefixes). Matroska stores presentation times only; with B-frames
+  (RTMP encoders) FFmpeg works the decode times out from them but has none for the first few packets: those
+  are held (at most :data:`MAX_HELD`) and given decode times spread before the first known one.
+  VP8 and VP9 are decoded (one thread: frame threading holds
   frames back until the next chunk) and encoded with libx264 (``tune=zerolatency``, no B-frames, one
   thread), a keyframe forced on every ``target_s`` of the timeline and frames scaled to the first size.
-- audio: Opus is decoded, resampled to 48 kHz stereo in 1024-sample frames and encoded as AAC-LC.
+- audio: Opus (or AAC, from RTMP) is decoded, resampled to 48 kHz stereo in 1024-sample frames and encoded as AAC-LC.
 
 The initialization section is written by FFmpeg's mp4 muxer from the same codec contexts, so its codec
 configuration (``avcC``, ``esds``) and timescales are FFmpeg's own.
@@ -29,6 +32,7 @@ from altegon_rt.rtc.depacketize import length_prefixed
 
 PROBE_OPTIONS = {"probesize": "32", "analyzeduration": "0"}  # answer after the first chunk (media.md)
 VIDEO_DECODERS = {"vp8", "vp9", "h264"}
+MAX_HELD = 16  # passed-through H.264 packets waiting for a decode time
 AUDIO_DECODERS = {"opus", "aac", "vorbis"}
 
 
@@ -77,7 +81,7 @@ class Transcoder:
         if video is not None and video.codec_context.name not in VIDEO_DECODERS:
             raise MediaError("unsupported_codec", f"video codec {video.codec_context.name} is not VP8, VP9 or H.264")
         if audio is not None and audio.codec_context.name not in AUDIO_DECODERS:
-            raise MediaError("unsupported_codec", f"audio codec {audio.codec_context.name} is not Opus")
+            raise MediaError("unsupported_codec", f"audio codec {audio.codec_context.name} is not Opus or AAC")
         if video is None and audio is None:
             raise MediaError("invalid_media", "the stream has neither video nor audio")
         self.video_in, self.audio_in = video, audio
@@ -91,6 +95,8 @@ class Transcoder:
         self._next_key_s: float | None = None
         self._resampler: Any = None
         self._annex_b = False  # whether the video packets have start codes, to be made length-prefixed
+        self._held: list[Any] = []  # passed-through packets without a decode time yet (B-frames at the start)
+        self._dts_seen = False
         if video is not None:
             self._open_video(video)
         if audio is not None:
@@ -168,7 +174,7 @@ class Transcoder:
 
     def finish(self) -> list[Encoded]:
         """Flush the decoders and encoders at the end of the stream."""
-        out: list[Encoded] = []
+        out: list[Encoded] = self._release_held(None) if self._held else []
         if self._encoder is not None:
             assert self.video_in is not None
             for frame in self.video_in.codec_context.decode(None):
@@ -184,8 +190,28 @@ class Transcoder:
         return out
 
     def _pass_video(self, packet: Any) -> list[Encoded]:
+        if packet.dts is None and not self._dts_seen and packet.pts is not None and len(self._held) < MAX_HELD:
+            self._held.append(packet)
+            return []
+        out = self._release_held(packet.dts) if self._held else []
+        self._dts_seen = self._dts_seen or packet.dts is not None
+        return out + self._pass_one(packet, packet.dts if packet.dts is not None else packet.pts)
+
+    def _release_held(self, known_dts: int | None) -> list[Encoded]:
+        """The held packets, with decode times spread before ``known_dts`` (at most a frame at 30 fps apart; their
+        own presentation times when there is no room for them before zero)."""
+        held, self._held = self._held, []
+        frame = max(1, round(1 / (30 * held[0].time_base)))
+        step = max(1, min(frame, (known_dts or 0) // (len(held) + 1)))
+        start = known_dts - len(held) * step if known_dts is not None else -1
+        out = []
+        for i, packet in enumerate(held):
+            dts = start + i * step if start >= 0 else packet.pts
+            out += self._pass_one(packet, min(dts, packet.pts))
+        return out
+
+    def _pass_one(self, packet: Any, dts: int) -> list[Encoded]:
         scale = packet.time_base / self.video_out.time_base
-        dts = packet.dts if packet.dts is not None else packet.pts
         pts = packet.pts if packet.pts is not None else dts
         if dts * packet.time_base < self.settings.resume_after_s:
             return []

@@ -1,10 +1,10 @@
-"""RealtimeKit livestreams of meetings as HLS: start/stop, the active livestream, livestreams and their sessions,
-and analytics (overall, day-wise). The work is :mod:`altegon_rt.rtk.media`'s.
+"""RealtimeKit livestreams as HLS: of meetings (start/stop, the active livestream) and independent ones fed by
+an RTMP encoder (``POST /livestreams``); livestreams and their sessions, and analytics (overall, day-wise).
+The work is :mod:`altegon_rt.rtk.media`'s (meetings) and :mod:`altegon_rt.rtk.ingest`'s (RTMP).
 
-A meeting's livestream plays at ``playback_url`` (``/hls/{streamId}/index.m3u8`` on this server) once it is
-``LIVE``. ``POST /livestreams`` (an independent livestream fed by an RTMP encoder) stays unbuilt: we have no
-RTMP ingest (see docs/decisions.md). Ingest seconds are measured per session (start of media to stop);
-viewer seconds are not measured yet and are answered as 0.
+A livestream plays at ``playback_url`` (``/hls/{streamId}/index.m3u8`` on this server) once it is ``LIVE``.
+Ingest seconds are measured per session (start of media to stop); viewer seconds are not measured yet and are
+answered as 0.
 """
 
 from __future__ import annotations
@@ -14,11 +14,19 @@ import datetime as dt
 from typing import Any
 
 from altegon_rt.api.routing import Call, Reply
-from altegon_rt.errors import NotFound
+from altegon_rt.errors import NotFound, ServiceUnavailable
 from altegon_rt.rtk.http import APP_ID, PAGE_QUERY, BoolQuery, DateQuery, list_of, ok, page_window, paged, rtk_route
 from altegon_rt.rtk.jsonschema import DATE_TIME, UUID_STRING, envelope, obj
 from altegon_rt.rtk.media import ACTIVE_LIVESTREAM, RtkMedia
-from altegon_rt.rtk.pending import LIVESTREAM, LIVESTREAM_SESSION, MEETING, START_LIVESTREAM, TEXT, TIME_RANGE
+from altegon_rt.rtk.pending import (
+    LIVESTREAM,
+    LIVESTREAM_SESSION,
+    MEETING,
+    NAME_ONLY,
+    START_LIVESTREAM,
+    TEXT,
+    TIME_RANGE,
+)
 
 TAG = "realtimekit livestreams"
 STATUSES = ("LIVE", "IDLE", "ERRORED", "INVOKED")
@@ -100,6 +108,22 @@ async def rtk_start_livestream(call: Call) -> Reply:
     return ok(readable_livestream(doc), 201)
 
 
+@rtk_route("POST", "/{app_id}/livestreams", tag=TAG, params=(APP_ID,), body=NAME_ONLY,
+           audit="rtk.livestream.create",
+           summary="Create an independent livestream: an RTMP encoder publishes its stream_key to its ingest_server",
+           ok=(201, envelope(LIVESTREAM_SCHEMA)),
+           responses={201: "Livestream created (IDLE until an encoder publishes)",
+                      503: "The RTMP ingest is not running", **ERRORS})  # fmt: skip
+async def rtk_create_livestream(call: Call) -> Reply:
+    await call.services.rtk.require_app(call.path["account_id"], call.path["app_id"])
+    ingest = getattr(call.services.rtk, "ingest", None)
+    if ingest is None or ingest.ingest_server is None:
+        raise ServiceUnavailable("the RTMP ingest is not running on this server", code="rtmp_unavailable")
+    doc = await ingest.create(call.path["app_id"], call.body.get("name"))
+    call.target = {"type": "rtkLivestream", "id": doc["_id"]}
+    return ok(readable_livestream(doc), 201)
+
+
 @rtk_route("POST", "/{app_id}/meetings/{meeting_id}/active-livestream/stop", tag=TAG, params=(APP_ID, MEETING),
            audit="rtk.livestream.stop", summary="Stop livestreaming a meeting",
            ok=(200, envelope(obj({"message": {"type": "string"}}))),
@@ -135,7 +159,7 @@ async def rtk_list_livestreams(call: Call) -> Reply:
     if q.get("status"):
         match["status"] = {"$in": [s.strip().upper() for s in q["status"].split(",")]}
     if q.get("exclude_meetings"):
-        match["meeting_id"] = None  # only independent livestreams (none yet)
+        match["meeting_id"] = None  # only independent livestreams
     _, per_page, skip = page_window(call)
     docs, total = await call.services.store.rtk_livestreams.page(call.path["app_id"], match, skip, per_page)
     return paged([readable_livestream(d) for d in docs], skip, total)
@@ -235,6 +259,6 @@ async def rtk_daywise_analytics(call: Call) -> Reply:
     return ok(out)
 
 
-ROUTES = (rtk_start_livestream, rtk_stop_livestream, rtk_active_livestream, rtk_list_livestreams,
+ROUTES = (rtk_create_livestream, rtk_start_livestream, rtk_stop_livestream, rtk_active_livestream, rtk_list_livestreams,
           rtk_get_livestream, rtk_active_livestream_session, rtk_livestream_session, rtk_livestream_analytics,
           rtk_daywise_analytics)  # fmt: skip

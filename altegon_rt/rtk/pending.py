@@ -1,10 +1,10 @@
-"""RealtimeKit routes declared with their request schemas but not built yet: each answers 501.
+"""RealtimeKit routes declared with their request schemas but not built yet (each answers 501), and the request
+schemas and parameters that the built routes share.
 
-Independent livestreams (``POST /livestreams``) need an RTMP ingest we do not have (sessions and the active
-session: ``session_routes.py``, ``active_session.py``; recordings and meeting livestreams: ``recordings.py``,
-``livestreams.py``). Until then each route authenticates like the others (401/403, then 404 for an
+Every route of the spec is built now (sessions and the active session: ``session_routes.py``,
+``active_session.py``; recordings and livestreams: ``recordings.py``, ``livestreams.py``), so
+:data:`_PENDING` is empty. A route added to it authenticates like the others (401/403, then 404 for an
 unknown app) and answers 501 ``not_implemented`` naming the feature, never something that looks like data.
-A route moves to its own module when its feature is built.
 """
 
 from __future__ import annotations
@@ -80,9 +80,7 @@ LIVESTREAM = uuid_param("livestream_id", "livestream")
 LIVESTREAM_SESSION = uuid_param("livestream_session_id", "livestream session")  # the spec spells it with "-"
 
 # (method, path under /{app_id}, feature, extra path params, query, body)
-_PENDING: tuple[tuple[str, str, str, tuple[Field, ...], tuple[Field, ...], Any], ...] = (
-    ("POST", "/livestreams", "RealtimeKit livestreams", (), (), NAME_ONLY),
-)
+_PENDING: tuple[tuple[str, str, str, tuple[Field, ...], tuple[Field, ...], Any], ...] = ()
 
 
 def _route(

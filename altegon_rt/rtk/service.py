@@ -30,6 +30,7 @@ class RtkServices:
         self.gate = ParticipantGate(self.participant_tokens, store)
         self.webhooks = WebhookDispatcher(config, store)
         self.media: Any = None  # RtkMedia (recordings, livestreams), set by the Server once the SFU and HLS exist
+        self.ingest: Any = None  # IndependentLivestreams (RTMP), set by the Server once HLS exists
         # Apps are never deleted, so an (account, app) pair once found stays valid: no lookup per request.
         self._known_apps: set[tuple[str, str]] = set()
         self._live: tuple[SessionTracker, SessionFiles, RtkSfuPolicy] | None = None

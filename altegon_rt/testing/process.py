@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 _URL = re.compile(r"altegon-rt listening on (https?://\S+)")
+_RTMP = re.compile(r"altegon-rt RTMP ingest on tcp (\S+):(\d+)")
 TEST_SECRET = "test-secret-" + "x" * 40
 
 
@@ -41,7 +42,7 @@ class ServerProcess:
         full_env.update({"ALTEGON_AUTH_JWT_SECRET": TEST_SECRET, "ALTEGON_AUTH_SCRYPT_N": "1024"})
         full_env.update(env or {})
         argv = [*wrapper, sys.executable, "-m", "altegon_rt", "serve", "--host", "127.0.0.1", "--http-port", "0",
-                "--data-dir", str(data_dir), "--udp-port", "0", *args]  # fmt: skip
+                "--data-dir", str(data_dir), "--udp-port", "0", "--rtmp-port", "0", *args]  # fmt: skip
         self.proc = subprocess.Popen(
             argv, env=full_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -52,6 +53,8 @@ class ServerProcess:
             self.kill()
             raise RuntimeError("server did not start:\n" + self.log_text())
         self.url = match.group(1)
+        rtmp = self.wait_for_log(_RTMP, 0)  # logged before the URL
+        self.rtmp_port = int(rtmp.group(2)) if rtmp else None
 
     def _read_log(self) -> None:
         assert self.proc.stdout is not None
