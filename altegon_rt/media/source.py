@@ -5,9 +5,11 @@ with (RFC 6381 ``codecs`` parameter) to a :class:`SourceFormat`:
 
 - WebM (Matroska, RFC 9559): Chrome and Firefox; VP8, VP9, H.264 or AV1 video, Opus audio. It starts with
   the EBML magic ``1A 45 DF A3``.
-- Fragmented MP4 (ISO/IEC 14496-12): Safari, and Chrome since 126; H.264 (``avc1``), VP9 (``vp09``) or AV1
-  (``av01``) video, AAC (``mp4a.40.x``) or Opus audio. MediaRecorder writes ``ftyp`` + ``moov`` first, then
-  ``moof`` + ``mdat`` fragments, so the stream starts with a box header whose type is ``ftyp``.
+- Fragmented MP4 (ISO/IEC 14496-12): Safari, and newer Chrome; H.264 (``avc1``, or ``avc3`` with parameter
+  sets in band too), VP9 (``vp09``) or AV1 (``av01``) video, AAC (``mp4a.40.x``) or Opus audio (Chromium 156
+  on Linux records avc1, avc3, vp9 or av01 with Opus; it has no AAC encoder there). MediaRecorder writes
+  ``ftyp`` + ``moov`` first, then ``moof`` + ``mdat`` fragments, so the stream starts with a box header whose
+  type is ``ftyp``.
 
 The sender's stream is stored from byte 0 and read by FFmpeg's demuxer of that container (``demuxer``),
 non-seekable, as it grows (``ingest.py``). HEVC is refused: FFmpeg decodes it, but browsers that play HLS
@@ -45,14 +47,14 @@ MP4 = SourceFormat("mp4", "mp4", "source.mp4", (0, 0, ANY, ANY, *b"ftyp"), "an M
 
 _MIME = re.compile(r"^(video|audio)/(webm|x-matroska|mp4)\s*(;\s*codecs\s*=\s*\"?([^\"]*)\"?)?\s*$", re.IGNORECASE)
 _VIDEO = r"vp8(\.0)?|vp9(\.0)?|vp09(\.[0-9.]+)?|av1|av01(\.[0-9a-z.]+)?|h264|avc1(\.[0-9a-f]+)?"
-_MP4_VIDEO = r"vp9|vp09(\.[0-9.]+)?|av1|av01(\.[0-9a-z.]+)?|h264|avc1(\.[0-9a-f]+)?"
+_MP4_VIDEO = r"vp9|vp09(\.[0-9.]+)?|av1|av01(\.[0-9a-z.]+)?|h264|avc[13](\.[0-9a-f]+)?"
 _CODECS = {
     WEBM: re.compile(rf"^({_VIDEO}|opus)$", re.IGNORECASE),
     MP4: re.compile(rf"^({_MP4_VIDEO}|opus|aac|mp4a(\.40\.(2|5|29))?)$", re.IGNORECASE),
 }
 SUPPORTED = (
     "video/webm with vp8, vp9, av1 or h264 (and opus), e.g. 'video/webm;codecs=vp8,opus', "
-    "or video/mp4 with avc1, vp9 or av01 and mp4a.40.2 or opus, e.g. 'video/mp4;codecs=avc1,mp4a.40.2'"
+    "or video/mp4 with avc1, avc3, vp9 or av01 and mp4a.40.2 or opus, e.g. 'video/mp4;codecs=avc1,mp4a.40.2'"
 )
 
 

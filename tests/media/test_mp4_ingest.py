@@ -31,6 +31,7 @@ from tests.media.worker_runs import SETTINGS, check_hls_output, run_worker
     [("video/mp4", MP4), ("video/mp4;codecs=avc1,mp4a.40.2", MP4), ('video/mp4; codecs="avc1.42E01E, mp4a.40.2"', MP4),
      ("video/mp4;codecs=vp9,opus", MP4), ("video/mp4;codecs=vp09.00.10.08,opus", MP4), ("VIDEO/MP4;codecs=av01", MP4),
      ("audio/mp4;codecs=mp4a.40.2", MP4), ("audio/mp4;codecs=opus", MP4), ("video/mp4;codecs=h264,aac", MP4),
+     ("video/mp4;codecs=avc3,opus", MP4),
      ("video/webm;codecs=vp8,opus", WEBM), ("video/x-matroska;codecs=avc1", WEBM), ("video/webm;codecs=av1", WEBM)],
 )  # fmt: skip
 def test_mime_types_name_the_container(mime: str, source: Any) -> None:
@@ -66,6 +67,16 @@ def test_worker_makes_ll_hls_from_fragmented_mp4(tmp_path: Path, video: str, aud
     assert status == 0 and events[0] == {"type": "init", "uri": "init0.mp4", "passthrough": video == "h264",
                                          "audio_passthrough": audio == "aac"}  # fmt: skip
     assert len(check_hls_output(tmp_path, events, 7.0).segments) == 4
+
+
+def test_what_chromium_records_as_mp4_becomes_ll_hls(tmp_path: Path) -> None:
+    """A real recording (tests/data/README.md): Opus before H.264 in each fragment, a 1/20000 video timescale."""
+    recording = (Path(__file__).parents[1] / "data" / "chromium-avc1-opus.mp4").read_bytes()
+    status, events = run_worker(tmp_path, recording, pieces=40, format="mp4")
+    assert status == 0 and events[0] == {"type": "init", "uri": "init0.mp4", "passthrough": True,
+                                         "audio_passthrough": False}  # fmt: skip
+    parsed = check_hls_output(tmp_path, events, 4.2, max_span=2.49)
+    assert [s.duration for s in parsed.segments] == pytest.approx([2.09, 2.1], abs=0.02)  # at its keyframes
 
 
 def test_h264_and_aac_from_mp4_are_passed_through_sample_for_sample(tmp_path: Path) -> None:

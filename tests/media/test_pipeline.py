@@ -1,5 +1,6 @@
 """The media pipeline without the server: fMP4 fragments, the segmenter's cuts, and the worker run in-process
-over WebM made by PyAV (VP8/Opus, VP9/Opus, H.264/Opus), its output probed by PyAV."""
+over WebM made by PyAV (VP8/Opus, VP9/Opus, H.264/Opus, AV1/Opus), its output decoded by PyAV (fragmented MP4
+in: ``test_mp4_ingest.py``)."""
 
 from __future__ import annotations
 
@@ -200,7 +201,7 @@ def test_audio_only_stream_is_cut_on_audio_time() -> None:
 
 
 # -- the worker, in-process -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("codec", ["vp8", "vp9", "h264"])
+@pytest.mark.parametrize("codec", ["vp8", "vp9", "h264", "av1"])
 def test_worker_makes_ll_hls_from_webm(tmp_path: Path, codec: str) -> None:
     status, events = run_worker(tmp_path, make_webm(codec, 7.0))
     assert status == 0 and events[0] == {"type": "init", "uri": "init0.mp4", "passthrough": codec == "h264",

@@ -1,6 +1,6 @@
 """Test media made with PyAV: what a browser's MediaRecorder sends, cut into chunks like its timeslices.
 
-- WebM/Matroska with VP8, VP9 or H.264 video and Opus audio (Chrome, Firefox);
+- WebM/Matroska with VP8, VP9, H.264 or AV1 video and Opus audio (Chrome, Firefox);
 - fragmented MP4 with H.264, VP9 or AV1 video and AAC or Opus audio (Safari, newer Chrome): ``ftyp`` + an
   empty ``moov`` first, then a ``moof`` + ``mdat`` fragment from each video keyframe on.
 """
