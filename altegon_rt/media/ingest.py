@@ -1,9 +1,11 @@
-"""The live WebM byte stream as FFmpeg reads it: a blocking, non-seekable reader over a growing file.
+"""The live WebM or MP4 byte stream as FFmpeg reads it: a blocking, non-seekable reader over a growing file.
 
-The server appends each chunk to ``<stream dir>/source.webm`` and then tells the worker how long the file
-is (``grow``); :class:`GrowingFile` hands FFmpeg bytes up to that length, blocks when it has read all of
-them, and returns ``b''`` only at the real end (``finish``), since FFmpeg takes an early ``b''`` for the end
-of the file. A restarted worker reads the same file from byte 0: the WebM header is needed to open it.
+The server appends each chunk to ``<stream dir>/source.webm`` (or ``source.mp4``) and then tells the worker
+how long the file is (``grow``); :class:`GrowingFile` hands FFmpeg bytes up to that length, blocks when it has
+read all of them, and returns ``b''`` only at the real end (``finish``), since FFmpeg takes an early ``b''``
+for the end of the file. A restarted worker reads the same file from byte 0: the WebM header, or the MP4's ``ftyp`` +
+``moov``, is needed to open it. Having no ``seek``, the reader makes FFmpeg's demuxers read straight on: the
+mp4 one then takes each ``moof`` + ``mdat`` fragment as it comes, in file order.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Live streams to HLS: the registry the HLS socket writes to and the playback routes read from (trio side).
 
 Each :class:`LiveStream` owns a directory ``<data dir>/hls/<streamId>/`` holding its source (every byte the
-sender sent, from byte 0, in ``source.webm``) and what its worker made of it (init sections, parts,
-segments), and the :class:`~altegon_rt.media.playlist.MediaPlaylist` built from the worker's events.
+sender sent, from byte 0, in ``source.webm`` or ``source.mp4``: ``source.py``) and what its worker made of it
+(init sections, parts, segments), and the :class:`~altegon_rt.media.playlist.MediaPlaylist` built from the
+worker's events.
 
 - Concurrency is bounded: at most ``hls.max_streams`` streams have a worker at a time; another
   ``startStream`` is refused.
@@ -32,12 +33,11 @@ import trio
 from altegon_rt.config import HlsSection
 from altegon_rt.media import FATAL_EXIT
 from altegon_rt.media.playlist import MediaPlaylist, PlaylistError
+from altegon_rt.media.source import SourceFormat, parse_mime_type
 from altegon_rt.media.workers import WorkerProcess
 
 log = logging.getLogger(__name__)
 
-SOURCE = "source.webm"
-EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 END_GRACE_S = 15.0  # how long a worker may take to finish after endStream before it is killed
 
 
@@ -55,6 +55,7 @@ class LiveStream:
     id: str
     title: str
     mime_type: str
+    source: SourceFormat
     owner_sid: str
     owner_user: str | None
     directory: Path
@@ -62,7 +63,7 @@ class LiveStream:
     last_data: float
     active: bool = True
     size: int = 0
-    head: bytes = b""  # the stream's first bytes (up to 4), checked against the EBML magic
+    head: bytes = b""  # the stream's first bytes (up to 8), checked against the container's (source.py)
     ended_at: float | None = None
     end_reason: str = ""
     generation: int = 0
@@ -142,16 +143,21 @@ class LiveStreams:
             raise StreamError("too_many_streams", f"this server runs {self.config.max_streams} live streams already")
         if self._nursery is None:
             raise StreamError("unavailable", "live streaming is not running")
+        try:
+            source = parse_mime_type(mime_type)
+        except ValueError as exc:
+            raise StreamError("unsupported_mime_type", str(exc)) from None
         old = self.streams.get(stream_id) if stream_id else None
         if old is not None and (old.active or not old.finished.is_set()):
             raise StreamError("stream_busy", f"stream {stream_id} is still running")
         stream_id = stream_id or str(uuid.uuid4())
         directory = self.root / stream_id
+        path = directory / source.file_name
 
         def make() -> None:
             shutil.rmtree(directory, ignore_errors=True)
             directory.mkdir(parents=True)
-            (directory / SOURCE).touch()
+            path.touch()
 
         removing = self._removing.get(stream_id)
         if removing is not None:  # the watchdog is removing the old one's files
@@ -160,7 +166,7 @@ class LiveStreams:
         await trio.to_thread.run_sync(make)
         playlist = MediaPlaylist(target_duration=self.target_duration, window=self.config.window_segments,
                                  part_target=self.config.part_duration_s, map_uri="init0.mp4")  # fmt: skip
-        stream = LiveStream(stream_id, title, mime_type, owner_sid, owner_user, directory, playlist,
+        stream = LiveStream(stream_id, title, mime_type, source, owner_sid, owner_user, directory, playlist,
                             last_data=trio.current_time())  # fmt: skip
         self.streams[stream_id] = stream
         self._nursery.start_soon(self._supervise, stream)
@@ -168,7 +174,7 @@ class LiveStreams:
         return stream
 
     async def append(self, stream: LiveStream, data: bytes) -> None:
-        """Store a chunk of the sender's WebM and hand it to the worker."""
+        """Store a chunk of the sender's WebM or MP4 and hand it to the worker."""
         async with stream.lock:
             if not stream.active:
                 raise StreamError("stream_ended", f"stream {stream.id} has ended")
@@ -176,13 +182,14 @@ class LiveStreams:
                 await self.end(stream, "too large")
                 raise StreamError("stream_too_large", f"a stream may send at most {self.config.max_stream_bytes} "
                                   "bytes; it has been ended")  # fmt: skip
-            if stream.size < len(EBML_MAGIC):  # MediaRecorder's first chunk may be a single byte
-                head = (stream.head + data)[: len(EBML_MAGIC)]
-                if not EBML_MAGIC.startswith(head):
-                    raise StreamError("invalid_media", "a stream must start with the WebM (EBML) header, as "
+            source = stream.source
+            if stream.size < len(source.head):  # MediaRecorder's first chunk may be a single byte
+                head = (stream.head + data)[: len(source.head)]
+                if not source.accepts_head(head):
+                    raise StreamError("invalid_media", f"a stream must start with {source.head_description}, as "
                                       "MediaRecorder's first chunk does")  # fmt: skip
                 stream.head = head
-            await trio.to_thread.run_sync(_append, stream.directory / SOURCE, data)
+            await trio.to_thread.run_sync(_append, stream.directory / source.file_name, data)
             stream.size += len(data)
             stream.last_data = trio.current_time()
             if stream.worker is not None:
@@ -204,7 +211,8 @@ class LiveStreams:
     # -- the worker ---------------------------------------------------------------------------------------------
     def _worker_settings(self, stream: LiveStream) -> dict[str, Any]:
         c = self.config
-        return {"dir": str(stream.directory), "source": str(stream.directory / SOURCE),
+        return {"dir": str(stream.directory), "source": str(stream.directory / stream.source.file_name),
+                "format": stream.source.demuxer,
                 "target_s": c.target_duration_s, "max_segment_s": self.target_duration + 0.49,
                 "part_s": c.part_duration_s, "x264_preset": c.x264_preset, "first_msn": stream.playlist.next_msn,
                 "generation": stream.generation, "resume_after_s": stream.media_end_s}  # fmt: skip

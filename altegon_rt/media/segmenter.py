@@ -12,9 +12,12 @@ the encoders, and gives back :class:`PartReady` and :class:`SegmentReady` with t
   than a part is the only case where the cap applies); a segment's duration is the sum of its parts'.
 - Audio is interleaved by time: a part takes the audio samples that start before its end, so audio that
   arrives ahead of the video (Chrome sends it up to a second early) waits for its part instead of being
-  cut away. Audio that comes late (the Opus → AAC path lags the video by a few tens of ms) is waited for,
-  up to ``AUDIO_WAIT_S`` of video, so that a part's audio reaches its end: a browser's MSE buffer holds
-  what both tracks cover, and a part that ends short of its listed end made hls.js load it again and again.
+  cut away. Audio that comes late (the Opus → AAC path lags the video by a few tens of ms; a fragmented
+  MP4 holds a fragment's video before its audio, so a demuxer reading it in order gives up to a timeslice
+  of video first) is waited for, so that a part's audio reaches its end: a browser's MSE buffer holds what
+  both tracks cover, and a part that ends short of its listed end made hls.js load it again and again. A part
+  goes without the rest of its audio once the video is ``AUDIO_WAIT_S`` past its end and everything the
+  sender sent so far has been pushed (:meth:`Segmenter.idle`), or once the video is ``AUDIO_GIVE_UP_S`` past.
   A stream without video is cut on the audio timeline alone.
 - Within a track, each sample lasts until the next one (WebM gives no durations), also across parts.
 """
@@ -30,6 +33,7 @@ from altegon_rt.media.fmp4 import Sample, TrackRun, fragment
 DEFAULT_FRAME_S = 1 / 30
 MAX_AUDIO_QUEUE = 2000  # AAC frames (~40 s) waiting for video; older ones are dropped
 AUDIO_WAIT_S = 0.25  # how long (on the video timeline) a cut part waits for the audio that reaches its end
+AUDIO_GIVE_UP_S = 5.0  # ... when the source has more to give (a restarted worker reading up, in file order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,10 @@ class Segmenter:
         self._audio_end = max(self._audio_end, self._time(self.audio, sample.dts + sample.duration))
         return self._publish(self._last_time or 0.0) if self._cuts else []
 
+    def idle(self) -> list[Output]:
+        """Every sample the source holds so far has been pushed: parts that waited ``AUDIO_WAIT_S`` go out."""
+        return self._publish(self._last_time or 0.0, idle=True) if self._cuts else []
+
     def flush(self) -> list[Output]:
         """The end of the stream: the open part and segment are closed, and every waiting part goes out."""
         if self._segment_start is not None and self.main.pending and self._last_time is not None:
@@ -181,13 +189,14 @@ class Segmenter:
             last = track.pending[-1]
             track.pending[-1] = Sample(last.data, last.dts, last.pts, max(next_dts - last.dts, 1), last.keyframe)
 
-    def _publish(self, now: float, *, final: bool = False) -> list[Output]:
-        """The cut parts whose audio has arrived up to their end (or that waited ``AUDIO_WAIT_S`` for it)."""
+    def _publish(self, now: float, *, final: bool = False, idle: bool = False) -> list[Output]:
+        """The cut parts whose audio has arrived up to their end (or that waited long enough for it)."""
         out: list[Output] = []
         while self._cuts:
             cut = self._cuts[0]
             audio_done = self.video is None or self.audio is None or self._audio_end >= cut.end - 1e-6
-            if not (final or audio_done or now - cut.end >= AUDIO_WAIT_S):
+            waited = now - cut.end
+            if not (final or audio_done or waited >= AUDIO_GIVE_UP_S or (idle and waited >= AUDIO_WAIT_S)):
                 break
             self._cuts.popleft()
             out += self._close_part(cut, final=final and not self._cuts)

@@ -1,16 +1,18 @@
-"""WebM in, H.264 + AAC samples out, on PyAV (FFmpeg's libraries in its wheel).
+"""WebM or MP4 in, H.264 + AAC samples out, on PyAV (FFmpeg's libraries in its wheel).
 
-:class:`Transcoder` opens a live Matroska/WebM byte stream (read from byte 0, see ``ingest.py``), and turns
-each demuxed packet into :class:`~altegon_rt.media.fmp4.Sample` s for the segmenter:
+:class:`Transcoder` opens a live Matroska/WebM or fragmented MP4 byte stream (read from byte 0, see
+``ingest.py`` and ``source.py``), and turns each demuxed packet into :class:`~altegon_rt.media.fmp4.Sample` s
+for the segmenter:
 
-- video: H.264 is passed through (only its framing changes: Annex B start codes, as Chrome's WebM and
-  libx264 give them, become MP4's length prefixes). Matroska stores presentation times only; with B-frames
-  (RTMP encoders) FFmpeg works the decode times out from them but has none for the first few packets: those
-  are held (at most :data:`MAX_HELD`) and given decode times spread before the first known one.
-  VP8 and VP9 are decoded (one thread: frame threading holds
-  frames back until the next chunk) and encoded with libx264 (``tune=zerolatency``, no B-frames, one
-  thread), a keyframe forced on every ``target_s`` of the timeline and frames scaled to the first size.
-- audio: Opus (or AAC, from RTMP) is decoded, resampled to 48 kHz stereo in 1024-sample frames and encoded as AAC-LC.
+- video: H.264 is passed through (only its framing may change: Annex B start codes, as Chrome's WebM and
+  libx264 give them, become MP4's length prefixes; MP4 input has them already). Matroska stores presentation
+  times only; with B-frames (RTMP encoders) FFmpeg works the decode times out from them but has none for the
+  first few packets: those are held (at most :data:`MAX_HELD`) and given decode times spread before the first
+  known one. VP8, VP9 and AV1 are decoded (one thread: frame threading holds frames back until the next chunk)
+  and encoded with libx264 (``tune=zerolatency``, no B-frames, one thread), a keyframe forced on every
+  ``target_s`` of the timeline and frames scaled to the first size.
+- audio: AAC with its configuration (an MP4's ``esds``) is passed through; Opus (and AAC without one, as from
+  RTMP through Matroska) is decoded, resampled to 48 kHz stereo in 1024-sample frames and encoded as AAC-LC.
 
 The initialization section is written by FFmpeg's mp4 muxer from the same codec contexts, so its codec
 configuration (``avcC``, ``esds``) and timescales are FFmpeg's own.
@@ -31,7 +33,7 @@ from altegon_rt.media.fmp4 import Sample, init_section
 from altegon_rt.rtc.depacketize import length_prefixed
 
 PROBE_OPTIONS = {"probesize": "32", "analyzeduration": "0"}  # answer after the first chunk (media.md)
-VIDEO_DECODERS = {"vp8", "vp9", "h264"}
+VIDEO_DECODERS = {"vp8", "vp9", "h264", "av1", "libdav1d"}
 MAX_HELD = 16  # passed-through H.264 packets waiting for a decode time
 AUDIO_DECODERS = {"opus", "aac", "vorbis"}
 
@@ -60,11 +62,13 @@ class TranscodeSettings:
     resume_after_s: float = -1.0  # drop output before this media time (a restarted worker)
 
 
-def open_input(reader: Any) -> Any:
+def open_input(reader: Any, demuxer: str = "matroska") -> Any:
+    """The stream's container, opened with FFmpeg's ``demuxer`` ("matroska" or "mp4") once its header is in."""
     try:
-        return av.open(reader, mode="r", format="matroska", options=PROBE_OPTIONS)
+        return av.open(reader, mode="r", format=demuxer, options=PROBE_OPTIONS)
     except (av.error.FFmpegError, ValueError, EOFError) as exc:
-        raise MediaError("invalid_media", f"not a WebM stream: {exc}") from None
+        kind = "an MP4" if demuxer == "mp4" else "a WebM"
+        raise MediaError("invalid_media", f"not {kind} stream: {exc}") from None
 
 
 class Transcoder:
@@ -77,15 +81,19 @@ class Transcoder:
         audio = container.streams.audio[0] if container.streams.audio else None
         for stream in (video, audio):
             if stream is not None and stream.codec_context is None:  # a codec id FFmpeg does not know
-                raise MediaError("unsupported_codec", f"the {stream.type} track's codec is not VP8, VP9, H.264 or Opus")
+                raise MediaError("unsupported_codec", f"the {stream.type} track's codec is not one FFmpeg knows")
         if video is not None and video.codec_context.name not in VIDEO_DECODERS:
-            raise MediaError("unsupported_codec", f"video codec {video.codec_context.name} is not VP8, VP9 or H.264")
+            raise MediaError("unsupported_codec",
+                             f"video codec {video.codec_context.name} is not VP8, VP9, AV1 or H.264")  # fmt: skip
         if audio is not None and audio.codec_context.name not in AUDIO_DECODERS:
             raise MediaError("unsupported_codec", f"audio codec {audio.codec_context.name} is not Opus or AAC")
         if video is None and audio is None:
             raise MediaError("invalid_media", "the stream has neither video nor audio")
         self.video_in, self.audio_in = video, audio
         self.passthrough = video is not None and video.codec_context.name == "h264"
+        # AAC whose AudioSpecificConfig is known (MP4's esds) goes to the init section as it is.
+        self.audio_passthrough = (audio is not None and audio.codec_context.name == "aac"
+                                  and bool(audio.codec_context.extradata))  # fmt: skip
         self._buffer = io.BytesIO()
         self._muxer = av.open(self._buffer, "w", format="mp4",
                               options={"movflags": "empty_moov+default_base_moof+frag_custom"})  # fmt: skip
@@ -111,7 +119,7 @@ class Transcoder:
         ctx.thread_count = 1
         if self.passthrough:
             if not ctx.extradata:
-                raise MediaError("unsupported_codec", "H.264 without codec configuration (avcC) in the WebM header")
+                raise MediaError("unsupported_codec", "H.264 without codec configuration (avcC) in the stream's header")
             self.video_out = self._muxer.add_stream_from_template(video)
             # FFmpeg's convention: an avcC (version 1) means length-prefixed packets, else Annex B ones; the
             # mp4 muxer turns Annex B extradata into the init section's avcC with 4-byte lengths.
@@ -143,6 +151,9 @@ class Transcoder:
 
     def _open_audio(self, audio: Any) -> None:
         audio.codec_context.thread_count = 1
+        if self.audio_passthrough:
+            self.audio_out = self._muxer.add_stream_from_template(audio)
+            return
         out = self._muxer.add_stream("aac", rate=48000)
         out.layout = "stereo"
         out.codec_context.bit_rate = self.settings.audio_bitrate
@@ -170,6 +181,8 @@ class Transcoder:
             if self.passthrough:
                 return self._pass_video(packet)
             return [s for frame in packet.decode() for s in self._encode_video(frame)]
+        if self.audio_passthrough:
+            return self._pass_audio(packet)
         return [s for frame in packet.decode() for s in self._encode_audio(frame)]
 
     def finish(self) -> list[Encoded]:
@@ -180,7 +193,7 @@ class Transcoder:
             for frame in self.video_in.codec_context.decode(None):
                 out += self._encode_video(frame)
             out += self._video_samples(self._encoder.encode(None))
-        if self.audio_out is not None:
+        if self.audio_out is not None and not self.audio_passthrough:
             assert self.audio_in is not None
             for frame in self.audio_in.codec_context.decode(None):
                 out += self._encode_audio(frame)
@@ -220,9 +233,22 @@ class Transcoder:
                         bool(packet.is_keyframe))  # fmt: skip
         return [Encoded("video", sample)]
 
+    def _pass_audio(self, packet: Any) -> list[Encoded]:
+        scale = packet.time_base / self.audio_out.time_base
+        dts = packet.dts if packet.dts is not None else packet.pts
+        if dts < 0 or dts * packet.time_base < self.settings.resume_after_s:
+            return []  # before the timeline (an encoder's priming, moved there by an edit list), or published
+        pts = packet.pts if packet.pts is not None else dts
+        # Matroska blocks carry no duration: then one AAC frame, 1024 samples of the output's 1/rate timescale.
+        duration = round(packet.duration * scale) if packet.duration else 1024
+        sample = Sample(bytes(packet), round(dts * scale), round(pts * scale), duration, True)
+        return [Encoded("audio", sample)]
+
     def _encode_video(self, frame: Any) -> list[Encoded]:
         if frame.pts is None:
             return []
+        if frame.time_base is None:  # a frame from flushing the decoder may come without one
+            frame.time_base = self.video_in.time_base
         t = float(frame.pts * frame.time_base)
         if t < self.settings.resume_after_s:
             return []
@@ -247,6 +273,8 @@ class Transcoder:
                 for p in packets if p.dts is not None]  # fmt: skip
 
     def _encode_audio(self, frame: Any) -> list[Encoded]:
+        if frame.pts is not None and frame.time_base is None:  # (as in _encode_video)
+            frame.time_base = self.audio_in.time_base
         if frame.pts is None or float(frame.pts * frame.time_base) < self.settings.resume_after_s:
             return []
         out: list[Encoded] = []

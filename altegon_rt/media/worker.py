@@ -78,6 +78,16 @@ class StreamWorker:
         self.events = events
         self.errors = 0
         self._logged_errors = 0
+        self._segmenter: Segmenter | None = None
+        self.demuxer = settings.get("format", "matroska")  # FFmpeg's: "matroska" or "mp4" (source.py)
+        self.container = "MP4" if self.demuxer == "mp4" else "WebM"
+
+    def on_wait(self) -> None:
+        """The reader has given FFmpeg every byte sent so far and waits for more (called in the reading thread,
+        between two packets): report damage the demuxer found, and publish the parts that waited for audio."""
+        self.check_demuxer()
+        if self._segmenter is not None:
+            self._publish(self._segmenter.idle())
 
     def check_demuxer(self) -> None:
         """Before waiting for more bytes: did FFmpeg find the bytes so far damaged? (It skips damaged parts
@@ -85,24 +95,27 @@ class StreamWorker:
         count, last = av.logging.get_last_error() or (0, None)
         if count > self._logged_errors and last is not None:
             self._logged_errors = count
-            self._decode_error(ValueError(f"damaged WebM data: {str(last[2]).strip()}"))
+            self._decode_error(ValueError(f"damaged {self.container} data: {str(last[2]).strip()}"))
 
     def run(self, source: GrowingFile) -> int:
         s = self.settings
-        source.on_wait = self.check_demuxer
+        source.on_wait = self.on_wait
         try:
-            transcoder = Transcoder(open_input(source), TranscodeSettings(
+            transcoder = Transcoder(open_input(source, self.demuxer), TranscodeSettings(
                 target_s=s["target_s"], x264_preset=s["x264_preset"], resume_after_s=s["resume_after_s"]))  # fmt: skip
         except MediaError as exc:
             self.events.send("fatal", code=exc.code, message=exc.message)
             return FATAL_EXIT
         init_name = f"init{s['generation']}.mp4"
         _write(self.directory, init_name, transcoder.init_section())
-        self.events.send("init", uri=init_name, passthrough=transcoder.passthrough)
+        self.events.send(
+            "init", uri=init_name, passthrough=transcoder.passthrough, audio_passthrough=transcoder.audio_passthrough
+        )
         segmenter = Segmenter(
             video=transcoder.video_track, audio=transcoder.audio_track, target_s=s["target_s"],
             max_segment_s=s["max_segment_s"], part_s=s["part_s"], first_msn=s["first_msn"],
         )  # fmt: skip
+        self._segmenter = segmenter
         packets = transcoder.packets()
         while True:
             try:
@@ -110,7 +123,7 @@ class StreamWorker:
             except StopIteration:
                 break
             except (av.error.FFmpegError, EOFError) as exc:
-                self.events.send("fatal", code="invalid_media", message=f"the WebM stream is broken: {exc}")
+                self.events.send("fatal", code="invalid_media", message=f"the {self.container} stream is broken: {exc}")
                 return FATAL_EXIT
             try:
                 encoded = transcoder.process(packet)

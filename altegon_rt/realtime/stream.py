@@ -3,7 +3,8 @@
 Events (Live Streaming document, "HLS Server socket"):
 
 - ``startStream`` {title, mimeType} → ``{streamId}`` (a UUID). ``mimeType`` is what MediaRecorder was made
-  with: WebM (or Matroska) with VP8, VP9 or H.264 video and/or Opus audio.
+  with: WebM (or Matroska) with VP8, VP9, AV1 or H.264 video and/or Opus audio, or fragmented MP4 with H.264,
+  VP9 or AV1 video and/or AAC or Opus audio (``media/source.py``).
 - ``videoBlob`` {streamId, data} (binary): the next chunk, in order. Acked with ``{success: true}`` when
   the client asks for an ack.
 - ``endStream`` {streamId} → ``endStream`` {streamId} to every client of the socket.
@@ -17,28 +18,25 @@ an ``error`` event {event, streamId, code, message}, like the socket's other err
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from altegon_rt.auth.principal import Principal
 from altegon_rt.media.live import LiveStream, LiveStreams, StreamError
+from altegon_rt.media.source import parse_mime_type
 from altegon_rt.realtime.payloads import payload_object, required_text, text
 from altegon_rt.sio.server import SocketError, SocketServer
 from altegon_rt.sio.socket import Socket
 
 MAX_TITLE = 200
 MAX_MIME = 200
-_MIME = re.compile(r"^(video|audio)/(webm|x-matroska)\s*(;\s*codecs\s*=\s*\"?([^\"]*)\"?)?\s*$", re.IGNORECASE)
-_CODECS = re.compile(r"^(vp8|vp8\.0|vp9|vp09(\.[0-9.]+)?|h264|avc1(\.[0-9a-f]+)?|opus)$", re.IGNORECASE)
 
 
 def check_mime_type(value: str) -> str:
     """MediaRecorder's mimeType, if it is one we can ingest; else :class:`SocketError` saying what we take."""
-    match = _MIME.match(value.strip())
-    codecs = [c.strip() for c in (match.group(4) or "").split(",") if c.strip()] if match else []
-    if match is None or not all(_CODECS.match(c) for c in codecs):
-        raise SocketError("unsupported_mime_type", f"mimeType {value!r} is not supported: send video/webm with "
-                          "codecs vp8, vp9 or h264 (and opus), e.g. 'video/webm;codecs=vp8,opus'")  # fmt: skip
+    try:
+        parse_mime_type(value)
+    except ValueError as exc:
+        raise SocketError("unsupported_mime_type", str(exc)) from None
     return value.strip()
 
 

@@ -57,3 +57,28 @@ def test_a_broadcast_plays_live_in_chromium_within_seconds(node: str, tmp_path: 
 
     # The end: the broadcaster's Stop ends the stream; the viewer's hls.js sees EXT-X-ENDLIST.
     assert "has ended" in result["viewerEndStatus"], result["viewerEndStatus"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mime", ["video/mp4;codecs=avc1,opus"])
+def test_an_mp4_broadcast_plays_in_chromium(node: str, tmp_path: Path, mime: str) -> None:
+    """Chromium's MediaRecorder with ``video/mp4`` (fragmented MP4, what Safari records too): H.264 passed through
+    from MP4 samples, Opus made AAC, played by hls.js. Chromium writes a fragment per keyframe, so the stream
+    runs a keyframe interval behind the WebM one; the bound is as generous."""
+    watch_s = 10
+    result = in_chromium(node, tmp_path / "data", DRIVER, [str(watch_s), f"mime={mime}"], timeout=120)
+    print(json.dumps({k: v for k, v in result.items() if k != "timeline"}))
+    broadcast, end = result["broadcast"], result["broadcastEnd"]
+    assert broadcast["mimeType"] == mime
+    assert end["errors"] == [] and end["acked"] == end["chunks"] > 2 and not end["live"]
+    timeline = result["timeline"]
+    elapsed = timeline[-1]["t"] - timeline[0]["t"]
+    assert timeline[-1]["currentTime"] - timeline[0]["currentTime"] > 0.7 * elapsed, timeline  # plays on
+    shown = timeline[-1]["totalVideoFrames"] - timeline[0]["totalVideoFrames"]
+    assert shown / elapsed > 10, f"{shown} frames in {elapsed:.1f} s"
+    latency = result["latency"]
+    assert latency["settledSamples"] > 5 * (watch_s - 3), latency
+    assert 0 < latency["minMs"] <= latency["medianMs"] < MAX_MEDIAN_LATENCY_MS, latency
+    print(f"{mime}: glass-to-glass (ms) median {latency['medianMs']}, p90 {latency['p90Ms']}, min {latency['minMs']};"
+          f" {shown / elapsed:.1f} frames/s shown")  # fmt: skip
+    assert "has ended" in result["viewerEndStatus"], result["viewerEndStatus"]

@@ -1,10 +1,9 @@
-"""Live streaming on the real server: python-socketio sends PyAV-made WebM in chunks to /stream/socket.io/,
-httpx plays /hls/{streamId}/ (LL-HLS blocking reload included), PyAV probes the segments, and the playlists
-are checked against RFC 8216's rules."""
+"""Live streaming on the real server: python-socketio sends PyAV-made WebM or fragmented MP4 in chunks to
+/stream/socket.io/, httpx plays /hls/{streamId}/ (LL-HLS blocking reload included), PyAV decodes the segments,
+and the playlists are checked against RFC 8216's rules."""
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import time
@@ -12,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 import pytest
 import trio
@@ -20,13 +18,25 @@ import trio
 from altegon_rt.testing.process import ServerProcess
 from tests.conftest import HIGH_LIMITS, make_user
 from tests.media.hls_rules import Playlist, check, check_reload
-from tests.media.webm import chunks, make_webm
+from tests.media.webm import chunks, make_mp4, make_webm
+from tests.media.worker_runs import probe_segment
 from tests.realtime.test_meet import Peer
 
 PATH = "/stream/socket.io/"
 HLS_ENV = {**HIGH_LIMITS, "ALTEGON_HLS_X264_PRESET": "ultrafast", "ALTEGON_HLS_SENDER_TIMEOUT_S": "6",
            "ALTEGON_HLS_RELOAD_TIMEOUT_S": "5", "ALTEGON_HLS_MAX_STREAMS": "6"}  # fmt: skip
-MIME = {"vp8": "video/webm;codecs=vp8,opus", "vp9": "video/webm;codecs=vp9,opus", "h264": "video/webm;codecs=h264,opus"}
+MIME = {"vp8": "video/webm;codecs=vp8,opus", "vp9": "video/webm;codecs=vp9,opus", "h264": "video/webm;codecs=h264,opus",
+        "mp4-h264-aac": 'video/mp4;codecs="avc1.42E01E,mp4a.40.2"', "mp4-h264-opus": "video/mp4;codecs=avc1,opus",
+        "mp4-vp9-opus": "video/mp4;codecs=vp9,opus"}  # fmt: skip
+
+
+def make_media(codec: str, seconds: float) -> bytes:
+    """What MediaRecorder made with ``MIME[codec]`` records."""
+    if codec.startswith("mp4-"):
+        _, video, audio = codec.split("-")
+        return make_mp4(video, audio, seconds)
+    return make_webm(codec, seconds)
+
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +50,7 @@ def hls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
 
 
 def broadcast(url: str, codec: str, seconds: float, token: str | None = None) -> tuple[Peer, str, list[bytes]]:
-    pieces = chunks(make_webm(codec, seconds), max(2, round(seconds)))  # before the stream's timeout starts
+    pieces = chunks(make_media(codec, seconds), max(2, round(seconds)))  # before the stream's timeout starts
     peer = Peer(url, token, path=PATH)
     ack = peer.call("startStream", {"title": f"{codec} test", "mimeType": MIME[codec]})
     assert set(ack) == {"streamId"}, ack
@@ -68,15 +78,14 @@ async def until_ended(client: httpx.AsyncClient, stream_id: str) -> Playlist:
 
 
 def probe(init: bytes, segment: bytes) -> dict[str, Any]:
-    with av.open(io.BytesIO(init + segment)) as container:
-        codecs = sorted(s.codec_context.name for s in container.streams)
-        video = [(p.pts * p.time_base, p.duration * p.time_base, bool(p.is_keyframe))
-                 for p in container.demux() if p.dts is not None and p.stream.type == "video"]  # fmt: skip
-    return {"codecs": codecs, "key_first": video[0][2],
-            "span": float(video[-1][0] + video[-1][1] - video[0][0])}  # fmt: skip
+    """The segment as a player takes it: every video and audio sample is decoded."""
+    found = probe_segment(init, segment)
+    assert found["decoded"] == found["video"] > 0 and found["audio"] > 0, found
+    assert found["decoded_audio"] == found["audio"], found
+    return found
 
 
-@pytest.mark.parametrize("codec", ["vp8", "h264", "vp9"])
+@pytest.mark.parametrize("codec", ["vp8", "h264", "vp9", "mp4-h264-aac", "mp4-h264-opus", "mp4-vp9-opus"])
 async def test_stream_plays_as_ll_hls(hls_server: ServerProcess, codec: str) -> None:
     peer, stream_id, pieces = await trio.to_thread.run_sync(broadcast, hls_server.url, codec, 6.0)
     viewer = await trio.to_thread.run_sync(Peer, hls_server.url, None, PATH)
@@ -240,6 +249,32 @@ async def test_a_stream_may_start_with_a_chunk_shorter_than_the_ebml_magic(hls_s
     result = await trio.to_thread.run_sync(_byte_by_byte_start, hls_server.url)
     assert result["acks"] == [{"success": True}] * len(result["acks"])
     assert result["wrong"]["error"]["code"] == "invalid_media"
+    async with httpx.AsyncClient(base_url=hls_server.url, timeout=15) as client:
+        final = await until_ended(client, result["id"])
+        assert sum(s.duration for s in final.segments) == pytest.approx(2.0, abs=0.1)
+
+
+def _mp4_first_bytes(url: str) -> dict[str, Any]:
+    """An MP4 stream starts with an ``ftyp`` box, however MediaRecorder chunks it; WebM sent to it is refused."""
+    peer, stream_id, pieces = broadcast(url, "mp4-h264-aac", 2.0)
+    other, other_id, _ = broadcast(url, "mp4-h264-aac", 2.0)
+    try:
+        first = pieces[0]
+        acks = send_all(peer, stream_id, [first[:1], first[1:6], first[6:], *pieces[1:]])
+        webm = other.call("videoBlob", {"streamId": other_id, "data": chunks(make_webm("vp8", 1.0), 2)[0]})
+        other.call("endStream", {"streamId": other_id})
+        ended = peer.call("endStream", {"streamId": stream_id})
+        return {"acks": acks, "webm": webm, "ended": ended, "id": stream_id}
+    finally:
+        peer.close()
+        other.close()
+
+
+async def test_an_mp4_stream_must_start_with_ftyp_in_any_chunking(hls_server: ServerProcess) -> None:
+    result = await trio.to_thread.run_sync(_mp4_first_bytes, hls_server.url)
+    assert result["acks"] == [{"success": True}] * len(result["acks"])
+    assert result["webm"]["error"] == {"code": "invalid_media", "message": "a stream must start with an MP4 'ftyp' "
+                                       "box, as MediaRecorder's first chunk does"}  # fmt: skip
     async with httpx.AsyncClient(base_url=hls_server.url, timeout=15) as client:
         final = await until_ended(client, result["id"])
         assert sum(s.duration for s in final.segments) == pytest.approx(2.0, abs=0.1)

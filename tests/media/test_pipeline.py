@@ -1,35 +1,32 @@
 """The media pipeline without the server: fMP4 fragments, the segmenter's cuts, and the worker run in-process
-over WebM made by PyAV (VP8/Opus, VP9/Opus, H.264/Opus), its output probed by PyAV."""
+over WebM made by PyAV (VP8/Opus, VP9/Opus, H.264/Opus, AV1/Opus), its output decoded by PyAV (fragmented MP4
+in: ``test_mp4_ingest.py``)."""
 
 from __future__ import annotations
 
 import io
 import itertools
-import json
 import struct
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from altegon_rt.media import FATAL_EXIT
 from altegon_rt.media.fmp4 import Sample, TrackRun, boxes, fragment
-from altegon_rt.media.ingest import GrowingFile
 from altegon_rt.media.playlist import MediaPlaylist
-from altegon_rt.media.segmenter import AUDIO_WAIT_S, PartReady, Segmenter, SegmentReady
-from altegon_rt.media.worker import Events, StreamWorker
+from altegon_rt.media.segmenter import AUDIO_GIVE_UP_S, AUDIO_WAIT_S, PartReady, Segmenter, SegmentReady
+from altegon_rt.media.transcode import Transcoder, TranscodeSettings
 from altegon_rt.rtc.depacketize import length_prefixed
-from tests.media.fragments import nal_types, read_fragments
+from tests.media.fragments import read_fragments
 from tests.media.hls_rules import check
 from tests.media.webm import chunks, make_webm
-
-SETTINGS = {"target_s": 2.0, "max_segment_s": 2.49, "part_s": 0.5, "x264_preset": "ultrafast",
-            "first_msn": 0, "generation": 0, "resume_after_s": -1.0}  # fmt: skip
+from tests.media.worker_runs import check_hls_output, run_worker
 
 
 # -- fMP4 -------------------------------------------------------------------------------------------------------
@@ -145,12 +142,40 @@ def test_a_part_waits_for_audio_that_stops_only_so_long() -> None:
     segmenter = Segmenter(video=(1, 1000), audio=(2, 48000), target_s=2.0, max_segment_s=2.49, part_s=0.5)
     frames = 30 * 4
     out = _feed(segmenter, frames, 30, 60, audio_lead_ms=0, audio_until_ms=1000, flush=False)
+    # While the source has more to give, parts wait (up to AUDIO_GIVE_UP_S) for the audio to catch up.
+    assert max(o.start_s + o.duration_s for o in out if isinstance(o, PartReady)) <= 1.0 + 1e-9
+    out += segmenter.idle()  # everything sent so far has been read: the audio is not coming
     parts = [o for o in out if isinstance(o, PartReady)]
     last_video_s = (frames - 1) / 30
     # Every part that ended AUDIO_WAIT_S before the last frame is out, with or without audio.
     assert parts and parts[-1].start_s + parts[-1].duration_s >= last_video_s - AUDIO_WAIT_S - 0.5
     assert 2 not in _track_ends(parts[-1])  # no audio after 1 s
     assert [o.msn for o in out if isinstance(o, SegmentReady)] == [0]
+    more: list[Any] = []  # six more seconds of video, never idle: parts are given up on after AUDIO_GIVE_UP_S
+    for i in range(frames, frames + 30 * 6):
+        more += segmenter.push_video(Sample(b"v", i * 1000 // 30, i * 1000 // 30, 0, i % 60 == 0))
+    published = [o.start_s + o.duration_s for o in more if isinstance(o, PartReady)]
+    assert published and max(published) == pytest.approx((frames + 30 * 6 - 1) / 30 - AUDIO_GIVE_UP_S, abs=0.5)
+
+
+def test_mp4_fragments_video_before_audio_still_make_parts_with_both() -> None:
+    """A fragmented MP4 read in file order gives each fragment's video (here a second of it) before its audio:
+    the parts wait for that audio, so each part's audio reaches its end."""
+    segmenter = Segmenter(video=(1, 1000), audio=(2, 48000), target_s=2.0, max_segment_s=2.49, part_s=0.5)
+    out: list[Any] = []
+    audio_next = 0
+    for second in range(6):
+        for i in range(second * 30, second * 30 + 30):
+            out += segmenter.push_video(Sample(b"v", i * 1000 // 30, i * 1000 // 30, 0, i % 60 == 0))
+        while audio_next * 1024 < (second + 1) * 48000:
+            out += segmenter.push_audio(Sample(b"a", audio_next * 1024, audio_next * 1024, 1024, True))
+            audio_next += 1
+        out += segmenter.idle()
+    parts = [o for o in out + segmenter.flush() if isinstance(o, PartReady)]
+    assert len(parts) == 12
+    for part in parts:
+        ends = _track_ends(part)
+        assert ends[2] >= ends[1] - 0.001 and ends[1] == pytest.approx(part.start_s + part.duration_s, abs=0.001)
 
 
 def test_sparse_source_keyframes_never_make_a_segment_longer_than_allowed() -> None:
@@ -176,78 +201,13 @@ def test_audio_only_stream_is_cut_on_audio_time() -> None:
 
 
 # -- the worker, in-process -------------------------------------------------------------------------------------
-def run_worker(tmp: Path, webm: bytes, pieces: int = 8, **overrides: Any) -> tuple[int, list[dict[str, Any]]]:
-    """Feed ``webm`` in ``pieces`` from another thread, as the server does; the exit status and the events."""
-    source = tmp / "source.webm"
-    source.write_bytes(b"")
-    reader = GrowingFile(source)
-
-    def feed() -> None:
-        with source.open("ab") as fh:
-            for piece in chunks(webm, pieces):
-                fh.write(piece)
-                fh.flush()
-                reader.grow(fh.tell())
-        reader.finish()
-
-    feeder = threading.Thread(target=feed)
-    feeder.start()
-    out = io.StringIO()
-    try:
-        status = StreamWorker({**SETTINGS, "dir": str(tmp), **overrides}, Events(out)).run(reader)
-    finally:
-        feeder.join()
-        reader.close()
-    return status, [json.loads(line) for line in out.getvalue().splitlines()]
-
-
-def probe_segment(init: bytes, data: bytes) -> dict[str, Any]:
-    with av.open(io.BytesIO(init + data)) as container:  # packets must not outlive their container
-        codecs = sorted(s.codec_context.name for s in container.streams)
-        video, audio, decoded = [], [], 0
-        for p in container.demux():
-            if p.dts is not None:
-                kind = p.stream.type
-                (video if kind == "video" else audio).append((p.pts * p.time_base, p.duration * p.time_base,
-                                                               bool(p.is_keyframe)))  # fmt: skip
-                if kind == "video":
-                    decoded += len(p.decode())  # a player decodes: demuxing alone misses a bad sample format
-    (first, _, key_first), (last, last_duration, _) = video[0], video[-1]
-    return {"codecs": codecs, "key_first": key_first, "span": float(last + last_duration - first),
-            "audio": len(audio), "video": len(video), "decoded": decoded}  # fmt: skip
-
-
-@pytest.mark.parametrize("codec", ["vp8", "vp9", "h264"])
+@pytest.mark.parametrize("codec", ["vp8", "vp9", "h264", "av1"])
 def test_worker_makes_ll_hls_from_webm(tmp_path: Path, codec: str) -> None:
     status, events = run_worker(tmp_path, make_webm(codec, 7.0))
-    assert status == 0 and events[0] == {"type": "init", "uri": "init0.mp4", "passthrough": codec == "h264"}
-    assert events[-1] == {"type": "end"}
-    init = (tmp_path / "init0.mp4").read_bytes()
-    segments = [e for e in events if e["type"] == "segment"]
-    assert len(segments) == 4
-    playlist = MediaPlaylist(target_duration=2, window=10, part_target=0.5, map_uri="init0.mp4")
-    for event in events:
-        if event["type"] == "part":
-            playlist.add_part(event["uri"], event["duration"], independent=event["independent"])
-        elif event["type"] == "segment":
-            playlist.add_segment(event["uri"], event["duration"])
-            parts = b"".join((tmp_path / f"{event['msn']}.{i}.m4s").read_bytes() for i in range(8)
-                             if (tmp_path / f"{event['msn']}.{i}.m4s").exists())  # fmt: skip
-            data = (tmp_path / event["uri"]).read_bytes()
-            assert data == parts  # a segment is its parts
-            probe = probe_segment(init, data)
-            assert probe["codecs"] == ["aac", "h264"] and probe["key_first"], probe
-            # What a browser's MSE takes: H.264 as length-prefixed NAL units (FFmpeg's demuxer above would
-            # also read start codes), a segment opening with an IDR picture (type 5).
-            video = [run for run in read_fragments(data) if run.track_id == 1]
-            framing = [nal_types(sample) for run in video for sample in run.samples]
-            assert all(types for types in framing), framing
-            assert 5 in framing[0] and all({1, 5} & set(types) for types in framing), framing
-            assert probe["span"] <= 2.0 + 0.04 and probe["audio"] > 0, probe
-            assert probe["decoded"] == probe["video"], probe  # every sample decodes on its own segment
-    playlist.end()
-    parsed = check(playlist.render())
-    assert sum(s.duration for s in parsed.segments) == pytest.approx(7.0, abs=0.1)
+    assert status == 0 and events[0] == {"type": "init", "uri": "init0.mp4", "passthrough": codec == "h264",
+                                         "audio_passthrough": False}  # fmt: skip
+    parsed = check_hls_output(tmp_path, events, 7.0)
+    assert len(parsed.segments) == 4
 
 
 def test_resumed_worker_skips_what_was_published(tmp_path: Path) -> None:
@@ -294,3 +254,19 @@ def test_damaged_streams_end_in_events_never_in_an_exception(tmp_path: Path, dat
     assert status in (0, FATAL_EXIT)
     assert events and events[-1]["type"] in ("end", "fatal")
     assert all(e["type"] in ("init", "part", "segment", "error", "end", "fatal") for e in events)
+
+
+def test_a_decoded_frame_without_a_time_base_is_timed_by_its_stream() -> None:
+    """Found by the MP4 fuzz test: Opus's decoder, flushed at the end after damaged packets, gave a frame with
+    a pts and no time base, which raised a TypeError out of the worker."""
+    with av.open(io.BytesIO(make_webm("vp8", 0.5))) as container:
+        transcoder = Transcoder(container, TranscodeSettings())
+        frame = av.AudioFrame.from_ndarray(np.zeros((2, 960), np.float32), format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = 48000, 48000
+        assert frame.time_base is None
+        transcoder._encode_audio(frame)
+        assert frame.time_base == container.streams.audio[0].time_base
+        picture = av.VideoFrame(320, 240, "yuv420p")
+        picture.pts = 30
+        transcoder._encode_video(picture)
+        assert picture.time_base == container.streams.video[0].time_base

@@ -1,10 +1,13 @@
-// The broadcaster: camera and microphone → MediaRecorder (WebM) → `videoBlob` chunks on the HLS server socket
+// The broadcaster: camera and microphone → MediaRecorder (WebM or MP4) → `videoBlob` chunks on the HLS server socket
 // (/stream/socket.io/, README "Live streaming to HLS"), optionally with a wall clock burned into the picture.
 import { drawClock, HEIGHT, WIDTH } from "./clock.js";
 
-// Best first: H.264 is passed through by the server (no re-encoding), VP8/VP9 are transcoded with libx264.
+// Best first: H.264 is passed through by the server (no re-encoding), VP8/VP9 are transcoded with libx264. WebM
+// before MP4: Chromium writes an MP4 fragment only once the next keyframe is encoded (a keyframe interval later);
+// MP4 is for browsers that record no WebM, such as Safari; there H.264 and AAC both pass through.
 export const MIME_TYPES = ["video/webm;codecs=h264,opus", "video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus",
-  "video/webm;codecs=h264", "video/webm;codecs=vp8", "video/webm"];
+  "video/webm;codecs=h264", "video/webm;codecs=vp8", "video/webm", "video/mp4;codecs=avc1,mp4a.40.2",
+  "video/mp4;codecs=avc1,opus", "video/mp4;codecs=avc1", "video/mp4"];
 const FRAME_MS = 1000 / 30;
 
 export function pickMimeType(preferred) {
@@ -85,7 +88,7 @@ export class Broadcaster {
 
   async start(title, stream, preferredMimeType) {
     const mimeType = pickMimeType(preferredMimeType);
-    if (!mimeType) throw new Error("This browser cannot record WebM (MediaRecorder): try Chrome, Edge or Firefox.");
+    if (!mimeType) throw new Error("This browser cannot record WebM or MP4 (MediaRecorder): try Chrome, Firefox or Safari.");
     const { streamId } = await this.sig.request("startStream", { title, mimeType });
     Object.assign(this.state, { streamId, mimeType, live: true });
     // Keyframes on the server's segment grid: H.264 is passed through and segments start on keyframes.

@@ -164,7 +164,7 @@ if (watching) watch(watching);
 else {
   if (!pickMimeType()) {
     $("start").disabled = true;
-    status("This browser cannot record WebM (MediaRecorder): it can watch, not broadcast.", true);
+    status("This browser cannot record WebM or MP4 (MediaRecorder): it can watch, not broadcast.", true);
   }
   connect().then(refreshStreams).catch(fail);
   setInterval(() => { if (connected) refreshStreams().catch(() => {}); }, 5000);
