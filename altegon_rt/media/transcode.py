@@ -91,9 +91,12 @@ class Transcoder:
             raise MediaError("invalid_media", "the stream has neither video nor audio")
         self.video_in, self.audio_in = video, audio
         self.passthrough = video is not None and video.codec_context.name == "h264"
-        # AAC whose AudioSpecificConfig is known (MP4's esds) goes to the init section as it is.
+        # AAC from MP4 (its esds known, its times on the 1024-sample grid) goes to the init section as it is.
+        # From Matroska (RTMP) it is re-encoded: block times are whole milliseconds, off that grid, and the
+        # samples' durations would jitter by a third of a millisecond.
         self.audio_passthrough = (audio is not None and audio.codec_context.name == "aac"
-                                  and bool(audio.codec_context.extradata))  # fmt: skip
+                                  and bool(audio.codec_context.extradata)
+                                  and "mp4" in self.input.format.name.split(","))  # fmt: skip
         self._buffer = io.BytesIO()
         self._muxer = av.open(self._buffer, "w", format="mp4",
                               options={"movflags": "empty_moov+default_base_moof+frag_custom"})  # fmt: skip
@@ -239,7 +242,7 @@ class Transcoder:
         if dts < 0 or dts * packet.time_base < self.settings.resume_after_s:
             return []  # before the timeline (an encoder's priming, moved there by an edit list), or published
         pts = packet.pts if packet.pts is not None else dts
-        # Matroska blocks carry no duration: then one AAC frame, 1024 samples of the output's 1/rate timescale.
+        # A sample without a duration lasts one AAC frame: 1024 samples of the output's 1/rate timescale.
         duration = round(packet.duration * scale) if packet.duration else 1024
         sample = Sample(bytes(packet), round(dts * scale), round(pts * scale), duration, True)
         return [Encoded("audio", sample)]
