@@ -22,7 +22,7 @@ from altegon_rt.media.source import MP4, WEBM, parse_mime_type
 from altegon_rt.media.worker import Events, StreamWorker
 from tests.media.fragments import read_fragments
 from tests.media.webm import chunks, make_mp4, make_webm
-from tests.media.worker_runs import SETTINGS, check_hls_output, run_worker
+from tests.media.worker_runs import SETTINGS, check_hls_output, damage, run_worker
 
 
 # -- mimeType and first bytes -----------------------------------------------------------------------------------
@@ -181,20 +181,7 @@ def test_an_mp4_that_is_not_one_is_a_fatal_media_error(tmp_path: Path) -> None:
 @given(st.data())
 def test_damaged_mp4_ends_in_events_never_in_an_exception(tmp_path: Path, data: st.DataObject) -> None:
     pieces = chunks(make_mp4("h264", data.draw(st.sampled_from(["aac", "opus"])), 2.0), 6)
-    kind = data.draw(st.sampled_from(["truncate", "reorder", "random", "flip"]))
-    if kind == "truncate":
-        index = data.draw(st.integers(1, len(pieces) - 1))
-        pieces[index] = pieces[index][: data.draw(st.integers(0, len(pieces[index])))]
-    elif kind == "reorder":
-        i, j = data.draw(st.integers(1, len(pieces) - 1)), data.draw(st.integers(1, len(pieces) - 1))
-        pieces[i], pieces[j] = pieces[j], pieces[i]
-    elif kind == "random":
-        pieces.insert(data.draw(st.integers(1, len(pieces))), data.draw(st.binary(min_size=1, max_size=3000)))
-    else:
-        joined = bytearray(b"".join(pieces))
-        for _ in range(data.draw(st.integers(1, 20))):
-            joined[data.draw(st.integers(100, len(joined) - 1))] ^= data.draw(st.integers(1, 255))
-        pieces = [bytes(joined)]
+    pieces = damage(pieces, data, header=100)
     directory = Path(tempfile.mkdtemp(dir=tmp_path))
     status, events = run_worker(directory, b"".join(pieces), format="mp4")
     assert status in (0, FATAL_EXIT)

@@ -26,7 +26,7 @@ from altegon_rt.rtc.depacketize import length_prefixed
 from tests.media.fragments import read_fragments
 from tests.media.hls_rules import check
 from tests.media.webm import chunks, make_webm
-from tests.media.worker_runs import check_hls_output, run_worker
+from tests.media.worker_runs import check_hls_output, damage, run_worker
 
 
 # -- fMP4 -------------------------------------------------------------------------------------------------------
@@ -235,20 +235,7 @@ def test_an_unknown_codec_id_is_a_fatal_media_error(tmp_path: Path) -> None:
 def test_damaged_streams_end_in_events_never_in_an_exception(tmp_path: Path, data: st.DataObject) -> None:
     webm = bytearray(make_webm("vp8", 2.0, audio=data.draw(st.booleans())))
     pieces = chunks(bytes(webm), 6)
-    kind = data.draw(st.sampled_from(["truncate", "reorder", "random", "flip"]))
-    if kind == "truncate":
-        index = data.draw(st.integers(1, len(pieces) - 1))
-        pieces[index] = pieces[index][: data.draw(st.integers(0, len(pieces[index])))]
-    elif kind == "reorder":
-        i, j = data.draw(st.integers(1, len(pieces) - 1)), data.draw(st.integers(1, len(pieces) - 1))
-        pieces[i], pieces[j] = pieces[j], pieces[i]
-    elif kind == "random":
-        pieces.insert(data.draw(st.integers(1, len(pieces))), data.draw(st.binary(min_size=1, max_size=3000)))
-    else:
-        joined = bytearray(b"".join(pieces))
-        for _ in range(data.draw(st.integers(1, 20))):
-            joined[data.draw(st.integers(200, len(joined) - 1))] ^= data.draw(st.integers(1, 255))
-        pieces = [bytes(joined)]
+    pieces = damage(pieces, data, header=200)
     directory = Path(tempfile.mkdtemp(dir=tmp_path))
     status, events = run_worker(directory, b"".join(pieces))
     assert status in (0, FATAL_EXIT)

@@ -10,6 +10,7 @@ from typing import Any
 
 import av
 import pytest
+from hypothesis import strategies as st
 
 from altegon_rt.media.ingest import GrowingFile
 from altegon_rt.media.playlist import MediaPlaylist
@@ -100,3 +101,24 @@ def check_hls_output(directory: Path, events: list[dict[str, Any]], seconds: flo
     parsed = check(playlist.render())
     assert sum(s.duration for s in parsed.segments) == pytest.approx(seconds, abs=0.1)
     return parsed
+
+
+def damage(pieces: list[bytes], data: Any, header: int) -> list[bytes]:
+    """A stream's chunks damaged as hypothesis draws: one truncated, two swapped, random bytes inserted, or
+    bits flipped anywhere after the first ``header`` bytes (which keep the stream recognisable)."""
+    pieces = list(pieces)
+    kind = data.draw(st.sampled_from(["truncate", "reorder", "random", "flip"]))
+    if kind == "truncate":
+        index = data.draw(st.integers(1, len(pieces) - 1))
+        pieces[index] = pieces[index][: data.draw(st.integers(0, len(pieces[index])))]
+    elif kind == "reorder":
+        i, j = data.draw(st.integers(1, len(pieces) - 1)), data.draw(st.integers(1, len(pieces) - 1))
+        pieces[i], pieces[j] = pieces[j], pieces[i]
+    elif kind == "random":
+        pieces.insert(data.draw(st.integers(1, len(pieces))), data.draw(st.binary(min_size=1, max_size=3000)))
+    else:
+        joined = bytearray(b"".join(pieces))
+        for _ in range(data.draw(st.integers(1, 20))):
+            joined[data.draw(st.integers(header, len(joined) - 1))] ^= data.draw(st.integers(1, 255))
+        pieces = [bytes(joined)]
+    return pieces
