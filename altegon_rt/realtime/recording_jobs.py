@@ -150,12 +150,12 @@ class ComposeJobs:
 
     async def _failed(self, request: JobRequest, code: str, message: str) -> None:
         log.info("recording %s: %s: %s", request.recording_id, code, message)
-        self._emit(request, "recording:error", code=code, message=message)
-        try:
+        try:  # the status first: a client that lists its recordings on the event must see it failed
             error = {"code": code, "message": message}
             await self.store.recordings.set_status(request.recording_id, "failed", error=error)
         except Exception:
             log.exception("recording %s: could not mark it failed", request.recording_id)
+        self._emit(request, "recording:error", code=code, message=message)
 
     # -- the worker process -----------------------------------------------------------------------------------
     def _job_spec(self, request: JobRequest) -> ComposeJob:
