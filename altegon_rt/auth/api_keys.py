@@ -1,4 +1,5 @@
-"""API key material: ``ak_<prefix>_<secret>``; the prefix finds the record, only a digest is stored."""
+"""API key material: ``<kind>_<prefix>_<secret>`` (``ak`` for platform API keys, ``rtk`` for RealtimeKit API
+tokens); the prefix finds the record, only a digest is stored."""
 
 from __future__ import annotations
 
@@ -23,16 +24,19 @@ def _digest(plain: str) -> str:
     return hashlib.sha256(plain.encode()).hexdigest()
 
 
-def make_key() -> NewKey:
+MAX_KEY_LENGTH = 200
+
+
+def make_key(kind: str = "ak") -> NewKey:
     prefix = secrets.token_hex(PREFIX_BYTES)
-    plain = f"ak_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
+    plain = f"{kind}_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
     return NewKey(plain, prefix, _digest(plain))
 
 
-def parse_prefix(plain: str) -> str | None:
-    """The lookup prefix of a presented key, or None if it is not shaped like one of ours."""
+def parse_prefix(plain: str, kind: str = "ak") -> str | None:
+    """The lookup prefix of a presented key of ``kind``, or None if it is not shaped like one of ours."""
     parts = plain.split("_", 2)
-    if len(parts) != 3 or parts[0] != "ak" or len(parts[1]) != PREFIX_BYTES * 2 or len(plain) > 200:
+    if len(plain) > MAX_KEY_LENGTH or len(parts) != 3 or parts[0] != kind or len(parts[1]) != PREFIX_BYTES * 2:
         return None
     return parts[1]
 

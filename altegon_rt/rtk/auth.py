@@ -8,26 +8,15 @@ no, malformed, unknown or revoked token → 401; another account's path → 403.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from altegon_rt.auth.api_keys import NewKey, make_key, matches, parse_prefix
 from altegon_rt.auth.principal import Principal
 from altegon_rt.errors import Forbidden, Unauthorized
 
-PREFIX_BYTES = 6
-SECRET_BYTES = 32
-MAX_TOKEN_LENGTH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class NewToken:
-    plain: str  # shown to the administrator once, never stored
-    prefix: str
-    digest: str
+KIND = "rtk"  # tokens read rtk_<prefix>_<secret>
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,22 +27,8 @@ class RtkPrincipal(Principal):
     token_id: str = ""
 
 
-def digest(plain: str) -> str:
-    return hashlib.sha256(plain.encode()).hexdigest()
-
-
-def make_token() -> NewToken:
-    prefix = secrets.token_hex(PREFIX_BYTES)
-    plain = f"rtk_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
-    return NewToken(plain, prefix, digest(plain))
-
-
-def parse_prefix(plain: str) -> str | None:
-    """The lookup prefix of a presented token, or None when it is not shaped like one of ours."""
-    parts = plain.split("_", 2)
-    if len(plain) > MAX_TOKEN_LENGTH or len(parts) != 3 or parts[0] != "rtk" or len(parts[1]) != PREFIX_BYTES * 2:
-        return None
-    return parts[1]
+def make_token() -> NewKey:
+    return make_key(KIND)
 
 
 class RtkAuthenticator:
@@ -71,9 +46,9 @@ class RtkAuthenticator:
         plain = plain.strip()
         if scheme.lower() != "bearer" or not plain:
             raise Unauthorized("Authorization header must be 'Bearer <API token>'", code="invalid_token")
-        prefix = parse_prefix(plain)
+        prefix = parse_prefix(plain, KIND)
         record = await self._find_token(prefix) if prefix else None
-        if record is None or record.get("revoked_at") or not hmac.compare_digest(digest(plain), record["digest"]):
+        if record is None or record.get("revoked_at") or not matches(plain, record["digest"]):
             raise Unauthorized("API token is invalid or revoked", code="invalid_token")
         if record["account_id"] != account_id:
             raise Forbidden("this API token belongs to another account", code="wrong_account")
