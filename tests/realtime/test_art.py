@@ -15,7 +15,7 @@ import trio
 
 from altegon_rt.testing.process import ServerProcess
 from tests.conftest import make_user
-from tests.realtime.test_meet import Peer, create_meeting
+from tests.realtime.test_meet import Peer, connected, create_meeting
 
 PATH = "/erizocontroller/socket.io/"
 WAIT = 10
@@ -61,14 +61,8 @@ class ArtPeer:
 
 @contextmanager
 def art_peers(url: str, *tokens: str | None) -> Iterator[list[ArtPeer]]:
-    made: list[ArtPeer] = []
-    try:
-        for token in tokens:
-            made.append(ArtPeer(url, token))
+    with connected(ArtPeer, url, *tokens) as made:
         yield made
-    finally:
-        for peer in made:
-            peer.close()
 
 
 def _session(url: str, meeting: str, host_token: str, viewer_token: str) -> dict[str, Any]:

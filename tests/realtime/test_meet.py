@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import socketio
@@ -15,6 +15,8 @@ import trio
 
 from altegon_rt.testing.process import ServerProcess
 from tests.conftest import User, database, make_user
+
+T = TypeVar("T")
 
 WAIT = 10
 
@@ -54,15 +56,22 @@ class Peer:
 
 
 @contextmanager
-def peers(url: str, *tokens: str | None) -> Iterator[list[Peer]]:
-    made: list[Peer] = []
+def connected(make: Callable[[str, str | None], T], url: str, *tokens: str | None) -> Iterator[list[T]]:
+    """One client per token, made by ``make(url, token)``; all closed at the end, also after a failure."""
+    made: list[T] = []
     try:
         for token in tokens:
-            made.append(Peer(url, token))
+            made.append(make(url, token))
         yield made
     finally:
-        for peer in made:
-            peer.close()
+        for client in made:
+            client.close()  # type: ignore[attr-defined]
+
+
+@contextmanager
+def peers(url: str, *tokens: str | None) -> Iterator[list[Peer]]:
+    with connected(Peer, url, *tokens) as made:
+        yield made
 
 
 async def create_meeting(client: httpx.AsyncClient, host: User, transcripts: bool = True) -> str:
