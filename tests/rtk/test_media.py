@@ -82,14 +82,16 @@ async def test_a_meeting_is_recorded_to_mp4_and_livestreamed_to_hls(
         playlist_url = live["playback_url"]
         text = ""
         with trio.move_on_after(40):
-            while "#EXTINF" not in text:
+            while text.count("#EXTINF") < 2:
                 await trio.sleep(0.5)
                 text = (await client.get(playlist_url)).text
         playlist = hls_rules.check(text)
-        assert playlist.segments, text
+        assert len(playlist.segments) >= 2, text
         base = playlist_url.rsplit("/", 1)[0]
-        init = (await client.get(f"{base}/{playlist.segments[0].map_uri or 'init0.mp4'}")).content
-        segment = (await client.get(f"{base}/{playlist.segments[0].uri}")).content
+        init = (await client.get(f"{base}/{playlist.segments[1].map_uri or 'init0.mp4'}")).content
+        # The second segment: the first may start before the participant's audio reaches the tap (its parts do
+        # not wait for audio that has not begun), which is a start-up property, not the stream's.
+        segment = (await client.get(f"{base}/{playlist.segments[1].uri}")).content
         with av.open(io.BytesIO(init + segment)) as container:
             video = [p for p in container.demux(container.streams.video[0]) if p.size]
             assert container.streams.video[0].codec_context.width == 320
